@@ -1,0 +1,64 @@
+// The Vulkan implementation of vkt::Scheduler (see include/vktrain/scheduler.hpp for the contract).
+#pragma once
+
+#include <volk.h>
+
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "core/hazard.hpp"
+#include "core/recording.hpp"
+#include "vktrain/scheduler.hpp"
+
+namespace vkt::detail {
+
+struct DeviceState;
+
+class VulkanScheduler final : public Scheduler {
+ public:
+  explicit VulkanScheduler(DeviceState& state);
+  ~VulkanScheduler() override;
+
+  void dispatch(const Kernel& kernel, std::span<const Arg> args, const void* push_constants,
+                uint32_t push_size, std::array<uint32_t, 3> groups) override;
+  void copy(const Tensor& src, const Tensor& dst) override;
+  void flush() override;
+  void synchronize() override;
+  Sequence capture(const std::function<void()>& body) override;
+  void replay(const Sequence& sequence) override;
+  bool capturing() const override { return capture_ != nullptr; }
+  SchedulerStats stats() const override { return stats_; }
+
+  // Host <-> device transfers through staging memory.
+  void upload(const Tensor& dst, const void* data, size_t bytes);
+  void download(const Tensor& src, void* data, size_t bytes);
+
+  // Waits until the timeline reaches `value` (and recycles finished recordings).
+  void wait(uint64_t value);
+  uint64_t completed_value();
+
+ private:
+  Recording& current();
+  std::unique_ptr<Recording> take_recording(bool reusable);
+  // Emits a barrier first when the accesses conflict with earlier ones, then records them.
+  void order(Recording& recording, std::span<const BufferAccess> accesses);
+  void barrier(Recording& recording);
+  void submit(Recording& recording);
+  void retire();
+
+  DeviceState& state_;
+  VkCommandPool pool_ = VK_NULL_HANDLE;
+  VkSemaphore timeline_ = VK_NULL_HANDLE;
+  uint64_t next_value_ = 1;
+  uint64_t completed_ = 0;
+
+  HazardTracker tracker_;
+  std::unique_ptr<Recording> current_;
+  Recording* capture_ = nullptr;  // the sequence being captured, if any
+  std::deque<std::pair<uint64_t, std::unique_ptr<Recording>>> in_flight_;
+  std::vector<std::unique_ptr<Recording>> free_;
+  SchedulerStats stats_;
+};
+
+}  // namespace vkt::detail

@@ -1,0 +1,64 @@
+// Elementwise binary (add, sub, mul, div) and unary (scale, relu, add_scalar) ops.
+#include "ops/launch.hpp"
+
+namespace vkt {
+
+using namespace detail;
+
+void binary_into(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  const char* name = "binary";
+  require_dtype(a, DType::f32, name, "a");
+  require_dtype(b, DType::f32, name, "b");
+  require_dtype(out, DType::f32, name, "out");
+  require_same_shape(a, b, name, "a", "b");
+  require_same_shape(a, out, name, "a", "out");
+  require_same_device(a, b, name);
+  require_same_device(a, out, name);
+  if (a.numel() == 0) return;
+  struct {
+    uint32_t n;
+  } push{uint32_t(a.numel())};
+  scheduler_of(a).dispatch({"binary", {kElementwiseGroup, uint32_t(op)}}, {in(a), in(b), vkt::out(out)},
+                           push, grid_1d(a.numel()));
+}
+
+namespace {
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  require_defined(a, "binary", "a");
+  Tensor result = Tensor::empty(a.device(), a.shape());
+  binary_into(op, a, b, result);
+  return result;
+}
+Tensor unary(UnaryOp op, const Tensor& x, float alpha) {
+  require_defined(x, "unary", "x");
+  Tensor result = Tensor::empty(x.device(), x.shape());
+  unary_into(op, x, alpha, result);
+  return result;
+}
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::add, a, b); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::sub, a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::mul, a, b); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::div, a, b); }
+
+void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out) {
+  const char* name = "unary";
+  require_dtype(x, DType::f32, name, "x");
+  require_dtype(out, DType::f32, name, "out");
+  require_same_shape(x, out, name, "x", "out");
+  require_same_device(x, out, name);
+  if (x.numel() == 0) return;
+  struct {
+    uint32_t n;
+    float alpha;
+  } push{uint32_t(x.numel()), alpha};
+  scheduler_of(x).dispatch({"unary", {kElementwiseGroup, uint32_t(op)}}, {in(x), vkt::out(out)}, push,
+                           grid_1d(x.numel()));
+}
+
+Tensor scale(const Tensor& x, float alpha) { return unary(UnaryOp::scale, x, alpha); }
+Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, x, 0.0f); }
+Tensor add_scalar(const Tensor& x, float alpha) { return unary(UnaryOp::add_scalar, x, alpha); }
+
+}  // namespace vkt

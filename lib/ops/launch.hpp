@@ -1,0 +1,55 @@
+// Helpers shared by the op files: grids, argument checks and the scheduler of a tensor's device.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "core/check.hpp"
+#include "core/scheduler_impl.hpp"
+#include "core/state.hpp"
+#include "vktrain/ops.hpp"
+#include "vktrain/scheduler.hpp"
+#include "vktrain/tensor.hpp"
+
+namespace vkt::detail {
+
+// Workgroup size of the one-dimensional elementwise kernels (specialization constant 0).
+constexpr uint32_t kElementwiseGroup = 256;
+
+// A grid covering n invocations of `group` each, folded into y when x would exceed 65535 groups
+// (the smallest maxComputeWorkGroupCount the spec allows). Shaders index with global_index().
+inline std::array<uint32_t, 3> grid_1d(uint64_t n, uint32_t group = kElementwiseGroup) {
+  uint64_t groups = (n + group - 1) / group;
+  if (groups == 0) groups = 1;
+  uint64_t x = groups < 65535 ? groups : 65535;
+  uint64_t y = (groups + x - 1) / x;
+  return {uint32_t(x), uint32_t(y), 1};
+}
+
+inline Scheduler& scheduler_of(const Tensor& t) { return t.device().scheduler(); }
+
+inline void require_defined(const Tensor& t, const char* op, const char* name) {
+  VKT_REQUIRE(t.defined(), op, std::string(name) + " is an undefined tensor");
+}
+
+inline void require_dtype(const Tensor& t, DType dtype, const char* op, const char* name) {
+  require_defined(t, op, name);
+  VKT_REQUIRE(t.dtype() == dtype, op,
+              std::string(name) + " is " + dtype_name(t.dtype()) + ", expected " +
+                  dtype_name(dtype));
+}
+
+inline void require_same_shape(const Tensor& a, const Tensor& b, const char* op, const char* name_a,
+                               const char* name_b) {
+  VKT_REQUIRE(a.shape() == b.shape(), op,
+              std::string(name_a) + " " + shape_str(a.shape()) + " and " + name_b + " " +
+                  shape_str(b.shape()) + " must have the same shape");
+}
+
+inline void require_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  VKT_REQUIRE(a.device().shared_state() == b.device().shared_state(), op,
+              "tensors live on different devices");
+}
+
+}  // namespace vkt::detail

@@ -1,0 +1,104 @@
+// matmul: C = op(A) · op(B) [+ bias] [activation], batched; see shaders/matmul.comp for the tiling.
+#include "ops/launch.hpp"
+
+namespace vkt {
+
+using namespace detail;
+
+namespace {
+
+struct Tiling {
+  uint32_t bm, bn, bk, tm, tn;
+};
+
+// Per-device tile choice: 64x64 tiles of 4x4 per invocation where 256 invocations fit, else 32x32.
+Tiling choose_tiling(const DeviceInfo& info) {
+  if (info.max_workgroup_invocations >= 256 && info.max_shared_memory >= 16 * 1024)
+    return {64, 64, 16, 4, 4};
+  return {32, 32, 16, 4, 4};
+}
+
+// (rows, cols) of a 2-D operand or of each matrix of a 3-D one, and its batch count.
+struct Operand {
+  int64_t batch, rows, cols;
+};
+
+Operand operand(const Tensor& t, const char* name) {
+  VKT_REQUIRE(t.dim() == 2 || t.dim() == 3, "matmul",
+              std::string(name) + " must be 2-D or 3-D, got shape " + shape_str(t.shape()));
+  if (t.dim() == 2) return {1, t.size(0), t.size(1)};
+  return {t.size(0), t.size(1), t.size(2)};
+}
+
+}  // namespace
+
+void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const MatmulOptions& options,
+                 const Tensor& bias) {
+  require_dtype(a, DType::f32, "matmul", "A");
+  require_dtype(b, DType::f32, "matmul", "B");
+  require_dtype(c, DType::f32, "matmul", "C");
+  require_same_device(a, b, "matmul");
+  require_same_device(a, c, "matmul");
+  Operand oa = operand(a, "A"), ob = operand(b, "B");
+  int64_t m = options.transpose_a ? oa.cols : oa.rows;
+  int64_t k = options.transpose_a ? oa.rows : oa.cols;
+  int64_t kb = options.transpose_b ? ob.cols : ob.rows;
+  int64_t n = options.transpose_b ? ob.rows : ob.cols;
+  VKT_REQUIRE(k == kb, "matmul",
+              "inner dimensions differ: op(A) is (" + std::to_string(m) + ", " + std::to_string(k) +
+                  ") from A " + shape_str(a.shape()) + ", op(B) is (" + std::to_string(kb) + ", " +
+                  std::to_string(n) + ") from B " + shape_str(b.shape()));
+  VKT_REQUIRE(oa.batch == ob.batch || a.dim() == 2 || b.dim() == 2, "matmul",
+              "batch sizes differ: A " + shape_str(a.shape()) + ", B " + shape_str(b.shape()));
+  int64_t batch = std::max(oa.batch, ob.batch);
+  bool batched = a.dim() == 3 || b.dim() == 3;
+  Shape expected = batched ? Shape{batch, m, n} : Shape{m, n};
+  VKT_REQUIRE(c.shape() == expected, "matmul",
+              "C has shape " + shape_str(c.shape()) + ", expected " + shape_str(expected));
+  if (bias.defined()) {
+    require_dtype(bias, DType::f32, "matmul", "bias");
+    VKT_REQUIRE(bias.numel() == n && bias.dim() == 1, "matmul",
+                "bias has shape " + shape_str(bias.shape()) + ", expected (" + std::to_string(n) +
+                    ",)");
+  }
+  if (c.numel() == 0) return;
+  if (k == 0) {
+    if (!options.accumulate) c.fill(0.0f);
+    return;
+  }
+  Tiling t = choose_tiling(a.device().info());
+  uint32_t threads = (t.bm / t.tm) * (t.bn / t.tn);
+  Kernel kernel{"matmul",
+                {threads, t.bm, t.bn, t.bk, t.tm, t.tn, options.transpose_a, options.transpose_b,
+                 bias.defined(), uint32_t(options.activation), options.accumulate}};
+  struct {
+    uint32_t m, n, k, stride_a, stride_b, stride_c;
+  } push{uint32_t(m),
+         uint32_t(n),
+         uint32_t(k),
+         a.dim() == 3 ? uint32_t(m * k) : 0u,
+         b.dim() == 3 ? uint32_t(k * n) : 0u,
+         uint32_t(m * n)};
+  std::array<uint32_t, 3> groups{uint32_t((n + t.bn - 1) / t.bn), uint32_t((m + t.bm - 1) / t.bm),
+                                 uint32_t(batch)};
+  Access c_access = options.accumulate ? Access::read_write : Access::write;
+  scheduler_of(a).dispatch(kernel, {in(a), in(b), {c, c_access}, in(bias.defined() ? bias : a)},
+                           push, groups);
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b, const MatmulOptions& options, const Tensor& bias) {
+  require_defined(a, "matmul", "A");
+  require_defined(b, "matmul", "B");
+  Operand oa = operand(a, "A"), ob = operand(b, "B");
+  int64_t m = options.transpose_a ? oa.cols : oa.rows;
+  int64_t n = options.transpose_b ? ob.rows : ob.cols;
+  Shape shape = (a.dim() == 3 || b.dim() == 3) ? Shape{std::max(oa.batch, ob.batch), m, n}
+                                               : Shape{m, n};
+  Tensor c = Tensor::empty(a.device(), shape);
+  MatmulOptions forward = options;
+  forward.accumulate = false;
+  matmul_into(a, b, c, forward, bias);
+  return c;
+}
+
+}  // namespace vkt
