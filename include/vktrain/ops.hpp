@@ -8,6 +8,14 @@
 
 #include "vktrain/tensor.hpp"
 
+// The op families, one header each (the registry: adding a family adds one line here).
+#include "vktrain/ops/activation.hpp"
+#include "vktrain/ops/conv.hpp"
+#include "vktrain/ops/loss.hpp"
+#include "vktrain/ops/norm.hpp"
+#include "vktrain/ops/pool.hpp"
+#include "vktrain/ops/random.hpp"
+
 namespace vkt {
 
 // ---- fill and copy ----

@@ -34,7 +34,8 @@ Allocator::Allocator(VkDevice device, VkPhysicalDevice physical, AllocatorLimits
   for (uint32_t i = 0; i < memory_properties_.memoryHeapCount; ++i)
     largest_heap = std::max(largest_heap, memory_properties_.memoryHeaps[i].size);
   if (limits_.memory_limit == 0) limits_.memory_limit = largest_heap;
-  block_size_ = std::min<VkDeviceSize>({block_size_, largest_heap / 8, limits_.max_allocation});
+  block_size_ = std::min<VkDeviceSize>(
+      {block_size_, largest_heap / 8, limits_.memory_limit / 4, limits_.max_allocation});
   block_size_ = std::max<VkDeviceSize>(block_size_, 1ull << 20);
 }
 

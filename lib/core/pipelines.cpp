@@ -78,6 +78,7 @@ Pipelines::Pipelines(VkDevice device, const VkPhysicalDeviceProperties& properti
       cache_file_(std::move(cache_file)) {
   std::vector<uint8_t> initial;
   if (!cache_file_.empty()) initial = load_cache(cache_file_, properties_);
+  cache_loaded_ = !initial.empty();
   VkPipelineCacheCreateInfo info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
   info.initialDataSize = initial.size();
   info.pInitialData = initial.empty() ? nullptr : initial.data();

@@ -40,6 +40,8 @@ class Pipelines {
   VkDescriptorSetLayout set_layout(uint32_t bindings);
   bool push_descriptors() const { return push_descriptors_; }
   uint64_t created() const { return created_; }
+  // True when a cache file was found valid for this device and handed to the driver.
+  bool cache_loaded() const { return cache_loaded_; }
   // Writes the pipeline cache atomically (temp file, fsync, rename); failures are ignored.
   void save_cache() const;
 
@@ -53,6 +55,7 @@ class Pipelines {
   std::filesystem::path cache_file_;
   VkPipelineCache cache_ = VK_NULL_HANDLE;
   uint64_t created_ = 0;
+  bool cache_loaded_ = false;
   std::map<std::string, VkShaderModule, std::less<>> modules_;
   std::map<uint32_t, VkDescriptorSetLayout> set_layouts_;
   std::map<std::pair<uint32_t, uint32_t>, VkPipelineLayout> layouts_;

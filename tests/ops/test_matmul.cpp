@@ -1,0 +1,110 @@
+// matmul: all transpose combinations, odd and degenerate shapes, batching, broadcasting, bias and
+// activation epilogues, accumulation — against a float64 reference.
+#include <algorithm>
+
+#include "conformance.hpp"
+
+using namespace vkt;
+using namespace vkt::conformance;
+
+namespace {
+
+// Tolerance on ‖C − ref‖ / ‖ref‖: float32 accumulation over K terms (fma chains) stays well below
+// 1e-5 for K up to a few thousand with inputs in [-1, 1).
+constexpr double kTolerance = 1e-5;
+
+// op(A)(m, k) for A stored (M, K), or (K, M) when transposed; likewise B.
+std::vector<double> reference(const std::vector<float>& a, const std::vector<float>& b, int64_t batch,
+                              bool batched_a, bool batched_b, int64_t m, int64_t n, int64_t k,
+                              bool ta, bool tb) {
+  std::vector<double> c(size_t(batch * m * n));
+  for (int64_t p = 0; p < batch; ++p) {
+    const float* pa = a.data() + (batched_a ? p * m * k : 0);
+    const float* pb = b.data() + (batched_b ? p * k * n : 0);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (int64_t q = 0; q < k; ++q)
+          s += double(ta ? pa[q * m + i] : pa[i * k + q]) * double(tb ? pb[j * k + q] : pb[q * n + j]);
+        c[size_t((p * m + i) * n + j)] = s;
+      }
+  }
+  return c;
+}
+
+void run(Context& ctx, const std::string& label, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+         int64_t batch = 0, bool broadcast_b = false) {
+  bool batched = batch > 0;
+  int64_t count = batched ? batch : 1;
+  Shape sa = ta ? Shape{k, m} : Shape{m, k};
+  Shape sb = tb ? Shape{n, k} : Shape{k, n};
+  if (batched) sa.insert(sa.begin(), batch);
+  if (batched && !broadcast_b) sb.insert(sb.begin(), batch);
+  std::vector<float> a = ctx.uniform(size_t(shape_numel(sa)));
+  std::vector<float> b = ctx.uniform(size_t(shape_numel(sb)));
+  Shape sc = batched ? Shape{batch, m, n} : Shape{m, n};
+  Tensor c = ctx.poisoned(sc);
+  matmul_into(ctx.upload(a, sa), ctx.upload(b, sb), c, {.transpose_a = ta, .transpose_b = tb});
+  auto ref = reference(a, b, count, batched, batched && !broadcast_b, m, n, k, ta, tb);
+  ctx.check(label, shapes({sa, sb}), c.to_host(), ref, kTolerance);
+}
+
+}  // namespace
+
+VKT_CASE("matmul", "nn_odd") { run(ctx, "", 67, 45, 93, false, false); }
+VKT_CASE("matmul", "nt_odd") { run(ctx, "", 33, 129, 17, false, true); }
+VKT_CASE("matmul", "tn_odd") { run(ctx, "", 130, 7, 61, true, false); }
+VKT_CASE("matmul", "tt_odd") { run(ctx, "", 5, 71, 200, true, true); }
+
+VKT_CASE("matmul", "degenerate") {
+  run(ctx, "m1", 1, 77, 35, false, false);
+  run(ctx, "n1", 77, 1, 35, false, true);
+  run(ctx, "k1", 19, 23, 1, true, false);
+  run(ctx, "all1", 1, 1, 1, false, false);
+}
+
+VKT_CASE("matmul", "batched") {
+  run(ctx, "nn", 13, 29, 31, false, false, 3);
+  run(ctx, "tn_broadcast_b", 21, 11, 40, true, false, 4, true);
+}
+
+VKT_CASE("matmul", "bias_relu_epilogue") {
+  const int64_t m = 37, n = 70, k = 29;
+  std::vector<float> a = ctx.uniform(size_t(m * k)), w = ctx.uniform(size_t(n * k));
+  std::vector<float> bias = ctx.uniform(size_t(n));
+  // The Linear layer's forward: y = relu(x · Wᵀ + b), W stored (out, in).
+  Tensor y = ctx.poisoned({m, n});
+  matmul_into(ctx.upload(a, {m, k}), ctx.upload(w, {n, k}), y,
+              {.transpose_b = true, .activation = Activation::relu}, ctx.upload(bias, {n}));
+  auto ref = reference(a, w, 1, false, false, m, n, k, false, true);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double& v = ref[size_t(i * n + j)];
+      v = std::max(0.0, v + bias[size_t(j)]);
+    }
+  ctx.check("", shapes({{m, k}, {n, k}, {n}}), y.to_host(), ref, kTolerance);
+}
+
+VKT_CASE("matmul", "accumulate") {
+  // Gradient accumulation: dW += dYᵀ · X, twice.
+  const int64_t m = 24, n = 9, k = 50;
+  std::vector<float> dy = ctx.uniform(size_t(k * m)), x = ctx.uniform(size_t(k * n));
+  std::vector<float> initial = ctx.uniform(size_t(m * n));
+  Tensor grad = ctx.upload(initial, {m, n});
+  Tensor tdy = ctx.upload(dy, {k, m}), tx = ctx.upload(x, {k, n});
+  matmul_into(tdy, tx, grad, {.transpose_a = true, .accumulate = true});
+  matmul_into(tdy, tx, grad, {.transpose_a = true, .accumulate = true});
+  auto ref = reference(dy, x, 1, false, false, m, n, k, true, false);
+  for (size_t i = 0; i < ref.size(); ++i) ref[i] = initial[i] + 2 * ref[i];
+  ctx.check("", shapes({{k, m}, {k, n}}), grad.to_host(), ref, kTolerance);
+}
+
+VKT_CASE("matmul", "bad_shapes") {
+  Tensor a = ctx.poisoned({4, 5}), b = ctx.poisoned({6, 7});
+  ctx.check_error("inner", [&] { (void)matmul(a, b); }, {"matmul", "(4, 5)", "(6, 7)"});
+  ctx.check_error("output", [&] { matmul_into(a, ctx.poisoned({5, 6}), ctx.poisoned({4, 7})); },
+                  {"matmul", "(4, 7)", "expected (4, 6)"});
+  ctx.check_error("rank", [&] { (void)matmul(ctx.poisoned({4}), b); }, {"matmul", "2-D or 3-D"});
+  ctx.check_error("bias", [&] { (void)matmul(a, ctx.poisoned({5, 6}), {}, ctx.poisoned({5})); },
+                  {"matmul", "bias", "(6,)"});
+}

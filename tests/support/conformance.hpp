@@ -1,0 +1,96 @@
+// The conformance harness: every op's cases, run against float64 CPU references.
+//
+// A case is a function registered with VKT_CASE(op, name); it builds fresh random inputs from the
+// context's seeded generator, runs the GPU op into poisoned (NaN-filled) outputs, and records checks
+// against a reference with a stated tolerance. The same cases run under ctest (through Catch2, with
+// validation on) and in tools/vktrain-conformance on a user's own GPU.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vktrain/vktrain.hpp"
+
+namespace vkt::conformance {
+
+struct Result {
+  std::string op;
+  std::string name;   // case name, or case/check when a case makes several checks
+  std::string shape;  // the shapes involved, as text
+  double error = 0;   // relative error (or the metric the check names)
+  double tolerance = 0;
+  bool passed = false;
+  std::string note;  // why it failed, or what was measured
+};
+
+class Context {
+ public:
+  Context(Device device, uint64_t seed, std::string op, std::string name);
+
+  Device device;
+  uint64_t seed;
+  std::mt19937_64 rng;
+  std::vector<Result> results;
+
+  // Fresh random values, uniform in [lo, hi).
+  std::vector<float> uniform(size_t n, float lo = -1.0f, float hi = 1.0f);
+  Tensor upload(std::span<const float> values, Shape shape);
+  // An output tensor filled with NaN: an element the kernel fails to write fails the check.
+  Tensor poisoned(Shape shape);
+
+  // ‖gpu − ref‖₂ / ‖ref‖₂ ≤ tolerance (the max-abs difference when ‖ref‖ is 0). Any NaN or Inf in
+  // the GPU output where the reference is finite fails.
+  void check(const std::string& label, const std::string& shape, std::span<const float> gpu,
+             std::span<const double> ref, double tolerance);
+  // Bit-exact equality of integer results.
+  void check_equal(const std::string& label, const std::string& shape,
+                   std::span<const uint32_t> gpu, std::span<const uint32_t> ref);
+  // A plain condition, with the measured value and bound for the report.
+  void check_that(const std::string& label, bool condition, double value, double bound,
+                  const std::string& note = "");
+  // `body` must throw vkt::Error whose message contains every one of `fragments`.
+  void check_error(const std::string& label, const std::function<void()>& body,
+                   std::vector<std::string> fragments);
+
+ private:
+  Result& add(const std::string& label, const std::string& shape);
+  std::string op_;
+  std::string name_;
+};
+
+using CaseFn = void (*)(Context&);
+struct Case {
+  std::string op;
+  std::string name;
+  CaseFn fn;
+  const char* file;
+  int line;
+};
+
+const std::vector<Case>& cases();
+struct Registrar {
+  Registrar(const char* op, const char* name, CaseFn fn, const char* file, int line);
+};
+
+// The seed for this run: VKTRAIN_TEST_SEED if set, else fresh from std::random_device.
+uint64_t run_seed();
+// Runs one case on `device`; failures inside (exceptions, validation messages) become failed results.
+std::vector<Result> run_case(const Case& c, const Device& device, uint64_t seed);
+
+// Helpers for references.
+std::vector<double> to_double(std::span<const float> values);
+std::string shapes(std::initializer_list<Shape> list);
+
+}  // namespace vkt::conformance
+
+#define VKT_CASE_CONCAT2(a, b) a##b
+#define VKT_CASE_CONCAT(a, b) VKT_CASE_CONCAT2(a, b)
+#define VKT_CASE(op, name)                                                                    \
+  static void VKT_CASE_CONCAT(vkt_case_, __LINE__)(::vkt::conformance::Context&);             \
+  static const ::vkt::conformance::Registrar VKT_CASE_CONCAT(vkt_case_registrar_, __LINE__)(  \
+      op, name, &VKT_CASE_CONCAT(vkt_case_, __LINE__), __FILE__, __LINE__);                   \
+  static void VKT_CASE_CONCAT(vkt_case_, __LINE__)([[maybe_unused]] ::vkt::conformance::Context & ctx)
