@@ -1,13 +1,11 @@
 #include "core/pipelines.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 #include <fstream>
 
 #include "core/check.hpp"
+#include "vktrain/io.hpp"
 
 namespace vkt::detail {
 
@@ -110,15 +108,7 @@ void Pipelines::save_cache() const {
     bytes.insert(bytes.end(), reinterpret_cast<uint8_t*>(&checksum),
                  reinterpret_cast<uint8_t*>(&checksum) + 8);
     bytes.insert(bytes.end(), payload.begin(), payload.end());
-    std::filesystem::path temp = cache_file_;
-    temp += ".tmp." + std::to_string(::getpid());
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return;
-    bool ok = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
-    ok = ::fsync(fd) == 0 && ok;
-    ::close(fd);
-    if (ok) std::filesystem::rename(temp, cache_file_);
-    else std::filesystem::remove(temp);
+    write_file_atomic(cache_file_, bytes);
   } catch (const std::exception&) {
     // A cache that cannot be written only costs compile time on the next run.
   }

@@ -42,7 +42,7 @@ class Pipelines {
   uint64_t created() const { return created_; }
   // True when a cache file was found valid for this device and handed to the driver.
   bool cache_loaded() const { return cache_loaded_; }
-  // Writes the pipeline cache atomically (temp file, fsync, rename); failures are ignored.
+  // Writes the pipeline cache atomically (write_file_atomic); failures are ignored.
   void save_cache() const;
 
  private:
