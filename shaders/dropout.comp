@@ -1,0 +1,27 @@
+#version 450
+#extension GL_GOOGLE_include_directive : enable
+#include "index.glsl"
+#include "philox.glsl"
+// Inverted dropout y = x · (keep ? scale : 0), keep iff (word >> 8) >= threshold, i.e. iff the
+// element's uniform is >= p. The same kernel is the backward (dy in, dx out) and DropConnect (on a
+// weight): the mask is regenerated from (seed, stream, step, index), never stored. The step is read
+// from a device tensor so captured steps replay with the counter the sequence advances.
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer Step { uint step[]; };  // (1,)
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(push_constant) uniform Push {
+  uint n;
+  uint seed_lo, seed_hi, stream;
+  uint threshold;  // ceil(p · 2^24)
+  float scale;     // 1 / (1 − p), 0 when p = 1
+};
+
+void main() {
+  uint block = global_index();
+  uint first = 4u * block;
+  if (block >= (n + 3u) / 4u) return;
+  uvec4 words = philox_block(block, step[0], stream, seed_lo, seed_hi);
+  // A multiply, not a select, as in PyTorch: a dropped NaN or Inf stays NaN.
+  for (uint k = 0u; k < 4u && first + k < n; ++k)
+    y[first + k] = x[first + k] * ((words[k] >> 8) >= threshold ? scale : 0.0);
+}
