@@ -1,0 +1,334 @@
+// conv2d forward and backward: implicit GEMMs (shaders/conv2d.comp for forward and backward-data,
+// shaders/conv2d_wgrad.comp for backward-weight) and a per-channel reduction for the bias gradient.
+#include <algorithm>
+
+#include "ops/launch.hpp"
+
+namespace vkt {
+
+using namespace detail;
+
+namespace {
+
+constexpr const char* kOp = "conv2d";
+
+struct Tiling {
+  uint32_t bm, bn, bk, tm, tn;
+  uint32_t threads() const { return (bm / tm) * (bn / tn); }
+};
+
+// Per device and problem: 128x128 tiles of 8x8 per invocation for big GEMMs (twice the FMAs per
+// shared-memory read of 4x4 blocks), 64x64 of 4x4 where 256 invocations fit, else 32x32; a narrow N
+// (few channels per group) gets 64x16 tiles so most of each tile is real work. Every choice
+// satisfies the load invariants listed at the top of the shaders.
+Tiling choose_tiling(const DeviceInfo& info, int64_t gemm_m, int64_t gemm_n) {
+  bool large = info.max_workgroup_invocations >= 256 && info.max_shared_memory >= 16 * 1024;
+  bool huge = info.max_workgroup_invocations >= 256 && info.max_shared_memory >= 24 * 1024;
+  if (gemm_n <= 16) return {64, 16, 16, 4, 4};
+  if (huge && gemm_m >= 512 && gemm_n >= 128) return {128, 128, 16, 8, 8};
+  if (large) return {64, 64, 16, 4, 4};
+  return {32, 32, 16, 4, 4};
+}
+
+bool valid_tiling(const Tiling& t) {
+  uint32_t threads = t.threads();
+  return threads % t.bm == 0 && t.bk % (threads / t.bm) == 0 && threads % t.bk == 0 &&
+         t.bn % (threads / t.bk) == 0 && t.bm % (threads / t.bk) == 0;
+}
+
+std::string params_str(const Conv2dParams& p) {
+  return "stride (" + std::to_string(p.stride_h) + ", " + std::to_string(p.stride_w) +
+         "), padding (" + std::to_string(p.pad_h) + ", " + std::to_string(p.pad_w) +
+         "), dilation (" + std::to_string(p.dilation_h) + ", " + std::to_string(p.dilation_w) +
+         "), groups " + std::to_string(p.groups);
+}
+
+// The sizes every conv2d kernel needs, validated once.
+struct Geometry {
+  int64_t batch, in_channels, in_h, in_w;
+  int64_t out_channels, out_h, out_w;
+  int64_t kernel_h, kernel_w;
+  int64_t groups;
+  int64_t taps() const { return kernel_h * kernel_w; }
+  int64_t in_group() const { return in_channels / groups; }
+  int64_t out_group() const { return out_channels / groups; }
+};
+
+Geometry geometry(const Shape& x, const Shape& weight, const Conv2dParams& p) {
+  VKT_REQUIRE(x.size() == 4, kOp, "x must be 4-D (N, C, H, W), got " + shape_str(x));
+  VKT_REQUIRE(weight.size() == 4, kOp,
+              "weight must be 4-D (Cout, Cin/groups, kH, kW), got " + shape_str(weight));
+  VKT_REQUIRE(p.stride_h > 0 && p.stride_w > 0 && p.dilation_h > 0 && p.dilation_w > 0 &&
+                  p.pad_h >= 0 && p.pad_w >= 0 && p.groups > 0,
+              kOp,
+              "invalid parameters: " + params_str(p) +
+                  " (strides, dilations and groups must be positive, padding non-negative)");
+  Geometry g{x[0], x[1], x[2], x[3], weight[0], 0, 0, weight[2], weight[3], p.groups};
+  VKT_REQUIRE(g.in_channels % p.groups == 0 && g.out_channels % p.groups == 0, kOp,
+              "groups " + std::to_string(p.groups) + " must divide the input channels of x " +
+                  shape_str(x) + " and the output channels of weight " + shape_str(weight));
+  VKT_REQUIRE(weight[1] * p.groups == g.in_channels, kOp,
+              "weight " + shape_str(weight) + " expects " + std::to_string(weight[1] * p.groups) +
+                  " input channels (" + std::to_string(weight[1]) + " x groups " +
+                  std::to_string(p.groups) + "), x " + shape_str(x) + " has " +
+                  std::to_string(g.in_channels));
+  VKT_REQUIRE(g.kernel_h > 0 && g.kernel_w > 0 && g.out_channels > 0, kOp,
+              "weight " + shape_str(weight) + " has an empty dimension");
+  int64_t span_h = p.dilation_h * (g.kernel_h - 1) + 1,
+          span_w = p.dilation_w * (g.kernel_w - 1) + 1;
+  int64_t padded_h = g.in_h + 2 * p.pad_h, padded_w = g.in_w + 2 * p.pad_w;
+  VKT_REQUIRE(padded_h >= span_h && padded_w >= span_w, kOp,
+              "output size is not positive: x " + shape_str(x) + " padded to (" +
+                  std::to_string(padded_h) + ", " + std::to_string(padded_w) +
+                  ") is smaller than the dilated kernel (" + std::to_string(span_h) + ", " +
+                  std::to_string(span_w) + ") of weight " + shape_str(weight) + ", " +
+                  params_str(p));
+  g.out_h = (padded_h - span_h) / p.stride_h + 1;
+  g.out_w = (padded_w - span_w) / p.stride_w + 1;
+  return g;
+}
+
+// The push constants shared (in layout) by conv2d.comp in both modes.
+struct GemmPush {
+  uint32_t src_channels, src_h, src_w;
+  uint32_t dst_channels, dst_h, dst_w;
+  uint32_t gemm_m, gemm_n, gemm_k;
+  uint32_t kernel_h, kernel_w;
+  uint32_t stride_h, stride_w;
+  int32_t pad_h, pad_w;
+  uint32_t dilation_h, dilation_w;
+  uint32_t step_c, step_h, step_w;
+};
+
+// Tiles of m along x, folded into y (as n tile + n_tiles · fold) past the device's x limit.
+std::array<uint32_t, 3> gemm_grid(const Device& device, int64_t m, int64_t n, const Tiling& t,
+                                  int64_t z) {
+  uint64_t m_tiles = uint64_t((m + t.bm - 1) / t.bm), n_tiles = uint64_t((n + t.bn - 1) / t.bn);
+  uint64_t x_limit = std::min<uint64_t>(device.info().max_workgroup_count[0], 65535);
+  uint64_t x = std::min(m_tiles, x_limit);
+  uint64_t fold = (m_tiles + x - 1) / x;
+  VKT_REQUIRE(n_tiles * fold <= 65535 && uint64_t(z) <= 65535, kOp,
+              "problem too large for one dispatch: " + std::to_string(m_tiles) + " x " +
+                  std::to_string(n_tiles) + " x " + std::to_string(z) + " tiles");
+  return {uint32_t(x), uint32_t(n_tiles * fold), uint32_t(z)};
+}
+
+// Implicit GEMM of conv2d.comp: mode 0 forward (src x, dst y), mode 1 backward-data (src dy, dst
+// dx).
+void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, const Tensor& src,
+                   const Tensor& weight, const Tensor& dst, const Tensor& bias) {
+  bool forward = mode == 0;
+  int64_t src_channels = forward ? g.in_channels : g.out_channels;
+  int64_t src_h = forward ? g.in_h : g.out_h, src_w = forward ? g.in_w : g.out_w;
+  int64_t dst_channels = forward ? g.out_channels : g.in_channels;
+  int64_t dst_h = forward ? g.out_h : g.in_h, dst_w = forward ? g.out_w : g.in_w;
+  int64_t gemm_m = g.batch * dst_h * dst_w;
+  int64_t gemm_n = dst_channels / g.groups;
+  int64_t gemm_k = src_channels / g.groups * g.taps();
+  Tiling t = choose_tiling(src.device().info(), gemm_m, gemm_n);
+  VKT_REQUIRE(valid_tiling(t), kOp, "internal: tiling breaks the shader's load invariants");
+  GemmPush push{uint32_t(src_channels),
+                uint32_t(src_h),
+                uint32_t(src_w),
+                uint32_t(dst_channels),
+                uint32_t(dst_h),
+                uint32_t(dst_w),
+                uint32_t(gemm_m),
+                uint32_t(gemm_n),
+                uint32_t(gemm_k),
+                uint32_t(g.kernel_h),
+                uint32_t(g.kernel_w),
+                uint32_t(p.stride_h),
+                uint32_t(p.stride_w),
+                p.pad_h,
+                p.pad_w,
+                uint32_t(p.dilation_h),
+                uint32_t(p.dilation_w),
+                uint32_t(t.bk / g.taps()),
+                uint32_t(t.bk % g.taps() / g.kernel_w),
+                uint32_t(t.bk % g.kernel_w)};
+  Kernel kernel{"conv2d", {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, mode, bias.defined()}};
+  scheduler_of(src).dispatch(kernel,
+                             {in(src), in(weight), out(dst), in(bias.defined() ? bias : src)}, push,
+                             gemm_grid(src.device(), gemm_m, gemm_n, t, g.groups));
+}
+
+// Backward-weight, split over the N·Ho·Wo reduction when the tile grid alone is too small to fill a
+// GPU; partial sums then go through a scratch tensor and conv2d_split_sum (fixed order).
+void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, const Tensor& x,
+                    const Tensor& dweight, bool accumulate) {
+  constexpr uint64_t kTargetWorkgroups = 256;  // enough to occupy a large GPU
+  constexpr uint64_t kMinSlicesPerSplit = 8;   // keeps each split's setup amortised
+  constexpr uint64_t kMaxScratchFloats = uint64_t(1) << 24;
+  int64_t gemm_m = g.in_group() * g.taps(), gemm_n = g.out_group();
+  int64_t positions = g.batch * g.out_h * g.out_w;
+  Tiling t = choose_tiling(dy.device().info(), gemm_m, gemm_n);
+  VKT_REQUIRE(valid_tiling(t), kOp, "internal: tiling breaks the shader's load invariants");
+  uint64_t base = uint64_t((gemm_m + t.bm - 1) / t.bm) * uint64_t((gemm_n + t.bn - 1) / t.bn) *
+                  uint64_t(g.groups);
+  uint64_t slices = uint64_t((positions + t.bk - 1) / t.bk);
+  uint64_t splits = (kTargetWorkgroups + base - 1) / base;
+  splits = std::min(splits, std::max<uint64_t>(1, slices / kMinSlicesPerSplit));
+  splits = std::min(splits, std::max<uint64_t>(1, kMaxScratchFloats / uint64_t(dweight.numel())));
+  splits = std::min(splits, std::max<uint64_t>(1, 65535 / uint64_t(g.groups)));
+  uint64_t slices_per_split = (slices + splits - 1) / splits;
+  splits = (slices + slices_per_split - 1) / slices_per_split;
+  bool split = splits > 1;
+
+  int64_t plane = g.out_h * g.out_w;
+  struct {
+    uint32_t in_channels, in_h, in_w, out_channels, out_h, out_w;
+    uint32_t gemm_m, gemm_n, gemm_k, kernel_h, kernel_w, stride_h, stride_w;
+    int32_t pad_h, pad_w;
+    uint32_t dilation_h, dilation_w, step_n, step_h, step_w;
+    uint32_t groups, slices_per_split, split_stride;
+  } push{uint32_t(g.in_channels),
+         uint32_t(g.in_h),
+         uint32_t(g.in_w),
+         uint32_t(g.out_channels),
+         uint32_t(g.out_h),
+         uint32_t(g.out_w),
+         uint32_t(gemm_m),
+         uint32_t(gemm_n),
+         uint32_t(positions),
+         uint32_t(g.kernel_h),
+         uint32_t(g.kernel_w),
+         uint32_t(p.stride_h),
+         uint32_t(p.stride_w),
+         p.pad_h,
+         p.pad_w,
+         uint32_t(p.dilation_h),
+         uint32_t(p.dilation_w),
+         uint32_t(t.bk / plane),
+         uint32_t(t.bk % plane / g.out_w),
+         uint32_t(t.bk % g.out_w),
+         uint32_t(g.groups),
+         uint32_t(slices_per_split),
+         uint32_t(dweight.numel())};
+  Kernel kernel{"conv2d_wgrad", {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, split, accumulate}};
+  std::array<uint32_t, 3> grid{uint32_t((gemm_m + t.bm - 1) / t.bm),
+                               uint32_t((gemm_n + t.bn - 1) / t.bn), uint32_t(g.groups * splits)};
+  Scheduler& scheduler = scheduler_of(dy);
+  if (!split) {
+    Access access = accumulate ? Access::read_write : Access::write;
+    scheduler.dispatch(kernel, {in(dy), in(x), {dweight, access}}, push, grid);
+    return;
+  }
+  Tensor partials = Tensor::empty(dy.device(), {int64_t(splits), dweight.numel()});
+  scheduler.dispatch(kernel, {in(dy), in(x), out(partials)}, push, grid);
+  struct {
+    uint32_t n, splits;
+  } sum_push{uint32_t(dweight.numel()), uint32_t(splits)};
+  Access access = accumulate ? Access::read_write : Access::write;
+  scheduler.dispatch(Kernel{"conv2d_split_sum", {kElementwiseGroup, accumulate}},
+                     {in(partials), {dweight, access}}, sum_push, grid_1d(dweight.numel()));
+}
+
+void dispatch_bias_grad(const Geometry& g, const Tensor& dy, const Tensor& dbias, bool accumulate) {
+  constexpr uint32_t kGroup = 256;
+  struct {
+    uint32_t batch, channels, plane;
+  } push{uint32_t(g.batch), uint32_t(g.out_channels), uint32_t(g.out_h * g.out_w)};
+  uint32_t x = uint32_t(std::min<int64_t>(g.out_channels, 65535));
+  uint32_t y = uint32_t((g.out_channels + x - 1) / x);
+  Access access = accumulate ? Access::read_write : Access::write;
+  scheduler_of(dy).dispatch(Kernel{"conv2d_bias_grad", {kGroup, accumulate}},
+                            {in(dy), {dbias, access}}, push, {x, y, 1});
+}
+
+void require_float(const Tensor& t, const char* name, const Tensor& reference) {
+  require_dtype(t, DType::f32, kOp, name);
+  require_same_device(t, reference, kOp);
+}
+
+void require_shape(const Tensor& t, const char* name, const Shape& expected) {
+  VKT_REQUIRE(t.shape() == expected, kOp,
+              std::string(name) + " has shape " + shape_str(t.shape()) + ", expected " +
+                  shape_str(expected));
+}
+
+}  // namespace
+
+Shape conv2d_output_shape(const Shape& x, const Shape& weight, const Conv2dParams& params) {
+  Geometry g = geometry(x, weight, params);
+  return {g.batch, g.out_channels, g.out_h, g.out_w};
+}
+
+void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                    const Conv2dParams& params, const Tensor& y) {
+  require_float(x, "x", x);
+  require_float(weight, "weight", x);
+  require_float(y, "y", x);
+  Geometry g = geometry(x.shape(), weight.shape(), params);
+  require_shape(y, "y", {g.batch, g.out_channels, g.out_h, g.out_w});
+  if (bias.defined()) {
+    require_float(bias, "bias", x);
+    require_shape(bias, "bias", {g.out_channels});
+  }
+  if (y.numel() == 0) return;
+  VKT_REQUIRE(x.numel() > 0, kOp, "x " + shape_str(x.shape()) + " is empty but y is not");
+  dispatch_gemm(0, g, params, x, weight, y, bias);
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              const Conv2dParams& params) {
+  require_defined(x, kOp, "x");
+  require_defined(weight, kOp, "weight");
+  Tensor y = Tensor::empty(x.device(), conv2d_output_shape(x.shape(), weight.shape(), params));
+  conv2d_forward(x, weight, bias, params, y);
+  return y;
+}
+
+void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
+                     const Conv2dParams& params, const Tensor& dx, const Tensor& dweight,
+                     const Tensor& dbias, bool accumulate) {
+  require_float(dy, "dy", dy);
+  // x's and weight's shapes come from the gradients when the tensors themselves are not needed.
+  VKT_REQUIRE(!dx.defined() || weight.defined(), kOp, "dx needs the weight");
+  VKT_REQUIRE(!dweight.defined() || x.defined(), kOp, "dweight needs x");
+  VKT_REQUIRE(x.defined() || dx.defined(), kOp, "x's shape is unknown: pass x or dx");
+  VKT_REQUIRE(weight.defined() || dweight.defined(), kOp,
+              "weight's shape is unknown: pass weight or dweight");
+  const Shape& x_shape = x.defined() ? x.shape() : dx.shape();
+  const Shape& w_shape = weight.defined() ? weight.shape() : dweight.shape();
+  Geometry g = geometry(x_shape, w_shape, params);
+  require_shape(dy, "dy", {g.batch, g.out_channels, g.out_h, g.out_w});
+  if (x.defined()) require_float(x, "x", dy);
+  if (weight.defined()) require_float(weight, "weight", dy);
+  if (dx.defined()) {
+    require_float(dx, "dx", dy);
+    require_shape(dx, "dx", x_shape);
+  }
+  if (dweight.defined()) {
+    require_float(dweight, "dweight", dy);
+    require_shape(dweight, "dweight", w_shape);
+  }
+  if (dbias.defined()) {
+    require_float(dbias, "dbias", dy);
+    require_shape(dbias, "dbias", {g.out_channels});
+  }
+
+  bool empty = dy.numel() == 0;
+  if (dx.defined() && dx.numel() > 0) {
+    if (empty)
+      dx.fill(0.0f);
+    else
+      dispatch_gemm(1, g, params, dy, weight, dx, Tensor{});
+  }
+  if (dweight.defined() && dweight.numel() > 0) {
+    if (empty) {
+      if (!accumulate) dweight.fill(0.0f);
+    } else {
+      dispatch_wgrad(g, params, dy, x, dweight, accumulate);
+    }
+  }
+  if (dbias.defined() && dbias.numel() > 0) {
+    if (empty) {
+      if (!accumulate) dbias.fill(0.0f);
+    } else {
+      dispatch_bias_grad(g, dy, dbias, accumulate);
+    }
+  }
+}
+
+}  // namespace vkt

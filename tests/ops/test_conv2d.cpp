@@ -1,0 +1,343 @@
+// conv2d: forward, backward-data, backward-weight and bias gradient against a float64 reference,
+// over odd shapes, strides, padding, dilation, groups (incl. depthwise), 1x1 kernels, split-K and
+// accumulating weight gradients; the reference backward is checked by finite differences first.
+#include "conformance.hpp"
+#include "gradcheck.hpp"
+
+using namespace vkt;
+using namespace vkt::conformance;
+
+namespace {
+
+// ‖GPU − ref‖ / ‖ref‖: float32 fma chains over K = Cin/g·kH·kW (forward, dx: at most a few hundred
+// terms here) or N·Ho·Wo (dweight, dbias: up to ~1000 terms, summed in split partials) with inputs
+// in [-1, 1) stay near 1e-6; 1e-5 leaves room without hiding an indexing error (those give O(1)).
+constexpr double kTolerance = 1e-5;
+
+struct Problem {
+  int64_t batch, in_channels, in_h, in_w, out_channels, kernel_h, kernel_w;
+  Conv2dParams params;
+  bool bias = true;
+
+  Shape x_shape() const { return {batch, in_channels, in_h, in_w}; }
+  Shape w_shape() const { return {out_channels, in_channels / params.groups, kernel_h, kernel_w}; }
+  int64_t out_h() const {
+    return (in_h + 2 * params.pad_h - params.dilation_h * (kernel_h - 1) - 1) / params.stride_h + 1;
+  }
+  int64_t out_w() const {
+    return (in_w + 2 * params.pad_w - params.dilation_w * (kernel_w - 1) - 1) / params.stride_w + 1;
+  }
+  Shape y_shape() const { return {batch, out_channels, out_h(), out_w()}; }
+  std::string text() const {
+    const Conv2dParams& p = params;
+    return shapes({x_shape(), w_shape()}) + " stride (" + std::to_string(p.stride_h) + ", " +
+           std::to_string(p.stride_w) + ") pad (" + std::to_string(p.pad_h) + ", " +
+           std::to_string(p.pad_w) + ") dilation (" + std::to_string(p.dilation_h) + ", " +
+           std::to_string(p.dilation_w) + ") groups " + std::to_string(p.groups) +
+           (bias ? "" : " no bias");
+  }
+};
+
+// Calls f(n, co, oh, ow, ci, kh, kw, x_index, w_index) for every product term x·w of the
+// convolution whose input position lies inside the image: forward and backward share this walk.
+template <class F>
+void for_each_term(const Problem& pr, F&& f) {
+  const Conv2dParams& p = pr.params;
+  int64_t cin_g = pr.in_channels / p.groups, cout_g = pr.out_channels / p.groups;
+  int64_t oh_n = pr.out_h(), ow_n = pr.out_w();
+  for (int64_t n = 0; n < pr.batch; ++n)
+    for (int64_t co = 0; co < pr.out_channels; ++co) {
+      int64_t g = co / cout_g;
+      for (int64_t oh = 0; oh < oh_n; ++oh)
+        for (int64_t ow = 0; ow < ow_n; ++ow) {
+          int64_t y_index = ((n * pr.out_channels + co) * oh_n + oh) * ow_n + ow;
+          for (int64_t c = 0; c < cin_g; ++c)
+            for (int64_t kh = 0; kh < pr.kernel_h; ++kh) {
+              int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dilation_h;
+              if (ih < 0 || ih >= pr.in_h) continue;
+              for (int64_t kw = 0; kw < pr.kernel_w; ++kw) {
+                int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dilation_w;
+                if (iw < 0 || iw >= pr.in_w) continue;
+                int64_t ci = g * cin_g + c;
+                size_t x_index = size_t(((n * pr.in_channels + ci) * pr.in_h + ih) * pr.in_w + iw);
+                size_t w_index = size_t(((co * cin_g + c) * pr.kernel_h + kh) * pr.kernel_w + kw);
+                f(size_t(y_index), size_t(co), x_index, w_index);
+              }
+            }
+        }
+    }
+}
+
+std::vector<double> reference_forward(const Problem& pr, const std::vector<double>& x,
+                                      const std::vector<double>& w, const std::vector<double>& b) {
+  std::vector<double> y(size_t(shape_numel(pr.y_shape())), 0.0);
+  int64_t plane = pr.out_h() * pr.out_w();
+  if (pr.bias)
+    for (size_t i = 0; i < y.size(); ++i) y[i] = b[size_t(int64_t(i) / plane % pr.out_channels)];
+  for_each_term(pr, [&](size_t yi, size_t, size_t xi, size_t wi) { y[yi] += x[xi] * w[wi]; });
+  return y;
+}
+
+struct Gradients {
+  std::vector<double> dx, dw, db;
+};
+
+Gradients reference_backward(const Problem& pr, const std::vector<double>& dy,
+                             const std::vector<double>& x, const std::vector<double>& w) {
+  Gradients g{std::vector<double>(x.size(), 0.0), std::vector<double>(w.size(), 0.0),
+              std::vector<double>(size_t(pr.out_channels), 0.0)};
+  for_each_term(pr, [&](size_t yi, size_t, size_t xi, size_t wi) {
+    g.dx[xi] += dy[yi] * w[wi];
+    g.dw[wi] += dy[yi] * x[xi];
+  });
+  int64_t plane = pr.out_h() * pr.out_w();
+  for (size_t i = 0; i < dy.size(); ++i)
+    g.db[size_t(int64_t(i) / plane % pr.out_channels)] += dy[i];
+  return g;
+}
+
+struct Inputs {
+  std::vector<float> x, w, b;
+};
+
+Inputs random_inputs(Context& ctx, const Problem& pr) {
+  return {ctx.uniform(size_t(shape_numel(pr.x_shape()))),
+          ctx.uniform(size_t(shape_numel(pr.w_shape()))), ctx.uniform(size_t(pr.out_channels))};
+}
+
+void check_forward(Context& ctx, const std::string& label, const Problem& pr) {
+  Inputs in = random_inputs(ctx, pr);
+  Tensor y = ctx.poisoned(pr.y_shape());
+  Tensor bias = pr.bias ? ctx.upload(in.b, {pr.out_channels}) : Tensor{};
+  conv2d_forward(ctx.upload(in.x, pr.x_shape()), ctx.upload(in.w, pr.w_shape()), bias, pr.params,
+                 y);
+  auto ref = reference_forward(pr, to_double(in.x), to_double(in.w), to_double(in.b));
+  ctx.check(label, pr.text(), y.to_host(), ref, kTolerance);
+}
+
+void check_backward(Context& ctx, const std::string& label, const Problem& pr) {
+  Inputs in = random_inputs(ctx, pr);
+  std::vector<float> dy = ctx.uniform(size_t(shape_numel(pr.y_shape())));
+  Tensor dx = ctx.poisoned(pr.x_shape()), dw = ctx.poisoned(pr.w_shape());
+  Tensor db = ctx.poisoned({pr.out_channels});
+  conv2d_backward(ctx.upload(dy, pr.y_shape()), ctx.upload(in.x, pr.x_shape()),
+                  ctx.upload(in.w, pr.w_shape()), pr.params, dx, dw, db);
+  Gradients ref = reference_backward(pr, to_double(dy), to_double(in.x), to_double(in.w));
+  std::string prefix = label.empty() ? "" : label + "_";
+  ctx.check(prefix + "dx", pr.text(), dx.to_host(), ref.dx, kTolerance);
+  ctx.check(prefix + "dweight", pr.text(), dw.to_host(), ref.dw, kTolerance);
+  ctx.check(prefix + "dbias", pr.text(), db.to_host(), ref.db, kTolerance);
+}
+
+// Finite differences of L = Σ conv2d(x, w, b)·dy in x, w and b, against the reference backward.
+void gradcheck(Context& ctx, const std::string& label, const Problem& pr) {
+  Inputs in = random_inputs(ctx, pr);
+  std::vector<double> x = to_double(in.x), w = to_double(in.w), b = to_double(in.b);
+  std::vector<double> dy = to_double(ctx.uniform(size_t(shape_numel(pr.y_shape()))));
+  Gradients g = reference_backward(pr, dy, x, w);
+  check_gradient(
+      ctx, label + "_dx",
+      [&](const std::vector<double>& v) {
+        return weighted_sum(reference_forward(pr, v, w, b), dy);
+      },
+      x, g.dx);
+  check_gradient(
+      ctx, label + "_dweight",
+      [&](const std::vector<double>& v) {
+        return weighted_sum(reference_forward(pr, x, v, b), dy);
+      },
+      w, g.dw);
+  check_gradient(
+      ctx, label + "_dbias",
+      [&](const std::vector<double>& v) {
+        return weighted_sum(reference_forward(pr, x, w, v), dy);
+      },
+      b, g.db);
+}
+
+// Shapes shared by the forward and backward cases.
+const Problem kOdd{3, 5, 11, 9, 7, 3, 3, {.pad_h = 1, .pad_w = 1}};
+const Problem kStridePad{2, 4, 13, 10,
+                         9, 3, 5,  {.stride_h = 2, .stride_w = 3, .pad_h = 1, .pad_w = 2}};
+const Problem kDilation{2, 3, 12, 11,
+                        6, 3, 3,  {.pad_h = 2, .pad_w = 1, .dilation_h = 2, .dilation_w = 2}};
+const Problem kGroups{2, 6, 9, 7, 9, 3, 3, {.pad_h = 1, .pad_w = 1, .groups = 3}};
+const Problem kDepthwise{
+    2, 8, 10, 9, 8, 3, 3, {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 8}};
+const Problem kDepthwiseMultiplier{1, 5, 8, 7, 10, 5, 5, {.pad_h = 2, .pad_w = 2, .groups = 5}};
+const Problem kPointwise{1, 37, 5, 7, 70, 1, 1, {}};
+const Problem kWide{2, 20, 6, 5, 130, 3, 3, {.pad_h = 1, .pad_w = 1}};  // several N and K tiles
+const Problem kNoBias{1, 3, 7, 6, 4, 2, 4, {.stride_h = 2, .pad_w = 1}, false};
+const Problem kOneByOneImage{3, 4, 1, 1, 5, 1, 1, {}};
+// GEMMs with M >= 512 and N >= 128 take the 128x128 tiles: forward and backward-data here...
+const Problem kLargeTiles{1, 130, 24, 23, 136, 1, 1, {}};
+// ... and backward-weight (M = 58·3·3 = 522, N = 130) here.
+const Problem kLargeTilesWeight{1, 58, 6, 5, 130, 3, 3, {.pad_h = 1, .pad_w = 1}};
+
+}  // namespace
+
+VKT_CASE("conv2d", "forward_odd") {
+  check_forward(ctx, "", kOdd);
+}
+VKT_CASE("conv2d", "forward_stride_padding") {
+  check_forward(ctx, "", kStridePad);
+}
+VKT_CASE("conv2d", "forward_dilation") {
+  check_forward(ctx, "", kDilation);
+}
+VKT_CASE("conv2d", "forward_groups") {
+  check_forward(ctx, "groups3", kGroups);
+  check_forward(ctx, "depthwise", kDepthwise);
+  check_forward(ctx, "depthwise_multiplier2", kDepthwiseMultiplier);
+}
+VKT_CASE("conv2d", "forward_1x1") {
+  check_forward(ctx, "pointwise", kPointwise);
+  check_forward(ctx, "1x1_image", kOneByOneImage);
+}
+VKT_CASE("conv2d", "forward_wide") {
+  check_forward(ctx, "n_tiles", kWide);
+  check_forward(ctx, "large_tiles", kLargeTiles);
+}
+VKT_CASE("conv2d", "forward_no_bias") {
+  check_forward(ctx, "", kNoBias);
+}
+
+VKT_CASE("conv2d", "forward_allocating") {
+  Problem pr = kStridePad;
+  Inputs in = random_inputs(ctx, pr);
+  Tensor y = conv2d(ctx.upload(in.x, pr.x_shape()), ctx.upload(in.w, pr.w_shape()),
+                    ctx.upload(in.b, {pr.out_channels}), pr.params);
+  ctx.check_that("shape", y.shape() == pr.y_shape(), 0, 0, shape_str(y.shape()));
+  auto ref = reference_forward(pr, to_double(in.x), to_double(in.w), to_double(in.b));
+  ctx.check("values", pr.text(), y.to_host(), ref, kTolerance);
+}
+
+VKT_CASE("conv2d", "gradcheck_reference") {
+  gradcheck(
+      ctx, "stride_pad_groups",
+      {2, 4, 6, 5, 4, 3, 3, {.stride_h = 2, .stride_w = 1, .pad_h = 1, .pad_w = 1, .groups = 2}});
+  gradcheck(ctx, "dilation", {1, 2, 7, 6, 3, 2, 3, {.pad_h = 1, .dilation_h = 2, .dilation_w = 2}});
+}
+
+VKT_CASE("conv2d", "backward_odd") {
+  check_backward(ctx, "", kOdd);
+}
+VKT_CASE("conv2d", "backward_stride_padding") {
+  check_backward(ctx, "", kStridePad);
+}
+VKT_CASE("conv2d", "backward_dilation") {
+  check_backward(ctx, "", kDilation);
+}
+VKT_CASE("conv2d", "backward_groups") {
+  check_backward(ctx, "groups3", kGroups);
+  check_backward(ctx, "depthwise", kDepthwise);
+  check_backward(ctx, "depthwise_multiplier2", kDepthwiseMultiplier);
+}
+VKT_CASE("conv2d", "backward_1x1") {
+  check_backward(ctx, "pointwise", kPointwise);
+  check_backward(ctx, "1x1_image", kOneByOneImage);
+}
+VKT_CASE("conv2d", "backward_wide") {
+  check_backward(ctx, "n_tiles", kWide);
+  check_backward(ctx, "large_tiles", kLargeTiles);
+  check_backward(ctx, "large_tiles_weight", kLargeTilesWeight);
+}
+VKT_CASE("conv2d", "backward_no_bias") {
+  check_backward(ctx, "", kNoBias);
+}
+
+VKT_CASE("conv2d", "backward_accumulate") {
+  // dweight += and dbias += twice, for a reduction split into partials (N·Ho·Wo large against the
+  // tile grid) and for one that is not (N = 1, a small image).
+  for (const Problem& pr : {Problem{4, 3, 12, 12, 5, 3, 3, {.pad_h = 1, .pad_w = 1}},
+                            Problem{1, 3, 6, 5, 5, 3, 3, {.pad_h = 1, .pad_w = 1}}}) {
+    Inputs in = random_inputs(ctx, pr);
+    std::vector<float> dy = ctx.uniform(size_t(shape_numel(pr.y_shape())));
+    std::vector<float> w0 = ctx.uniform(in.w.size()), b0 = ctx.uniform(in.b.size());
+    Tensor dw = ctx.upload(w0, pr.w_shape()), db = ctx.upload(b0, {pr.out_channels});
+    Tensor tdy = ctx.upload(dy, pr.y_shape()), tx = ctx.upload(in.x, pr.x_shape());
+    for (int step = 0; step < 2; ++step) conv2d_backward(tdy, tx, {}, pr.params, {}, dw, db, true);
+    Gradients ref = reference_backward(pr, to_double(dy), to_double(in.x), to_double(in.w));
+    for (size_t i = 0; i < ref.dw.size(); ++i) ref.dw[i] = w0[i] + 2 * ref.dw[i];
+    for (size_t i = 0; i < ref.db.size(); ++i) ref.db[i] = b0[i] + 2 * ref.db[i];
+    std::string label = "n" + std::to_string(pr.batch);
+    ctx.check(label + "_dweight", pr.text(), dw.to_host(), ref.dw, kTolerance);
+    ctx.check(label + "_dbias", pr.text(), db.to_host(), ref.db, kTolerance);
+  }
+}
+
+VKT_CASE("conv2d", "backward_subsets") {
+  // Only dx (x not passed), then only dweight (weight not passed): the skipped outputs stay NaN.
+  Problem pr = kGroups;
+  Inputs in = random_inputs(ctx, pr);
+  std::vector<float> dy = ctx.uniform(size_t(shape_numel(pr.y_shape())));
+  Tensor tdy = ctx.upload(dy, pr.y_shape());
+  Tensor dx = ctx.poisoned(pr.x_shape()), dw = ctx.poisoned(pr.w_shape());
+  conv2d_backward(tdy, {}, ctx.upload(in.w, pr.w_shape()), pr.params, dx, {}, {});
+  conv2d_backward(tdy, ctx.upload(in.x, pr.x_shape()), {}, pr.params, {}, dw, {});
+  Gradients ref = reference_backward(pr, to_double(dy), to_double(in.x), to_double(in.w));
+  ctx.check("dx_only", pr.text(), dx.to_host(), ref.dx, kTolerance);
+  ctx.check("dweight_only", pr.text(), dw.to_host(), ref.dw, kTolerance);
+}
+
+VKT_CASE("conv2d", "bad_arguments") {
+  Tensor x = ctx.poisoned({2, 6, 9, 9});
+  ctx.check_error("channels",
+                  [&] {
+                    (void)conv2d(x, ctx.poisoned({4, 5, 3, 3}));
+                  },
+                  {"conv2d", "(4, 5, 3, 3)", "(2, 6, 9, 9)"});
+  ctx.check_error("groups_divide",
+                  [&] {
+                    (void)conv2d(x, ctx.poisoned({4, 2, 3, 3}), {}, {.groups = 4});
+                  },
+                  {"conv2d", "groups 4", "(2, 6, 9, 9)"});
+  ctx.check_error("groups_out_channels",
+                  [&] {
+                    (void)conv2d(x, ctx.poisoned({4, 2, 3, 3}), {}, {.groups = 3});
+                  },
+                  {"conv2d", "groups 3", "(4, 2, 3, 3)"});
+  ctx.check_error("output_size",
+                  [&] {
+                    (void)conv2d(x, ctx.poisoned({4, 6, 10, 3}));
+                  },
+                  {"conv2d", "not positive", "(4, 6, 10, 3)"});
+  ctx.check_error("output_size_dilation",
+                  [&] {
+                    (void)conv2d(x, ctx.poisoned({4, 6, 3, 3}), {}, {.dilation_h = 5});
+                  },
+                  {"conv2d", "not positive", "(2, 6, 9, 9)"});
+  ctx.check_error("wrong_y",
+                  [&] {
+                    conv2d_forward(x, ctx.poisoned({4, 6, 3, 3}), {}, {.stride_h = 2},
+                                   ctx.poisoned({2, 4, 7, 7}));
+                  },
+                  {"conv2d", "(2, 4, 7, 7)", "expected (2, 4, 4, 7)"});
+  ctx.check_error("bias",
+                  [&] {
+                    (void)conv2d(x, ctx.poisoned({4, 6, 3, 3}), ctx.poisoned({5}));
+                  },
+                  {"conv2d", "bias", "(5,)", "expected (4,)"});
+  ctx.check_error("rank",
+                  [&] {
+                    (void)conv2d(ctx.poisoned({6, 9, 9}), ctx.poisoned({4, 6, 3, 3}));
+                  },
+                  {"conv2d", "4-D", "(6, 9, 9)"});
+  ctx.check_error("params",
+                  [&] {
+                    (void)conv2d(x, ctx.poisoned({4, 6, 3, 3}), {}, {.stride_h = 0});
+                  },
+                  {"conv2d", "stride (0, 1)"});
+  ctx.check_error("backward_dy",
+                  [&] {
+                    conv2d_backward(ctx.poisoned({2, 4, 6, 7}), x, ctx.poisoned({4, 6, 3, 3}), {},
+                                    ctx.poisoned({2, 6, 9, 9}), {}, {});
+                  },
+                  {"conv2d", "dy", "(2, 4, 6, 7)", "expected (2, 4, 7, 7)"});
+  ctx.check_error("backward_dweight",
+                  [&] {
+                    conv2d_backward(ctx.poisoned({2, 4, 7, 7}), x, ctx.poisoned({4, 6, 3, 3}), {},
+                                    {}, ctx.poisoned({4, 6, 3, 2}), {});
+                  },
+                  {"conv2d", "dweight", "(4, 6, 3, 2)", "expected (4, 6, 3, 3)"});
+}
