@@ -1,0 +1,98 @@
+// Shared pieces of the normalization kernels (shaders/norm_*.comp, batch_norm_*.comp).
+//
+// Reduction rows: a kernel reduces over `rows` rows of `segments` runs of `seg_len` contiguous
+// elements each; run j of row r starts at element (j * rows + r) * seg_len. This one description
+// covers a batch-norm channel (rows = C, N runs of H*W), a group-norm group (rows = N*G, one run of
+// C/G*H*W) and a layer-norm row (rows = leading elements, one run of D).
+//
+// Work split: a row is cut into chunks of chunk_len elements (its runs laid end to end), each
+// reduced by one workgroup. Rows made of one-element runs (a column of a (segments, rows) matrix:
+// batch norm over (N, C), layer norm's dγ) would make a workgroup read one float per cache line, so
+// the COLUMNS variant instead gives a workgroup COLUMNS adjacent rows: invocation t reads column
+// t % COLUMNS on every (WG / COLUMNS)-th matrix row of the chunk, and neighbouring invocations read
+// neighbouring addresses.
+//
+// Welford statistics: each invocation keeps (count, mean, M2 = Σ(x − mean)²) with Welford's update,
+// and partial results merge with Chan's formula. Unlike E[x²] − E[x]², nothing cancels when the
+// mean is large against the spread (x = 1000 + u), and the merge order is fixed (deterministic
+// results).
+#extension GL_GOOGLE_include_directive : enable
+
+uint norm_address(uint row, uint rows, uint seg_len, uint i) {
+  uint run = i / seg_len;
+  return (run * rows + row) * seg_len + (i - run * seg_len);
+}
+
+// The workgroup index of a grid folded into x and y (see grid_1d in lib/ops/launch.hpp).
+uint norm_workgroup() { return gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x; }
+
+struct Welford {
+  float count;
+  float mean;
+  float m2;
+};
+
+void welford_add(inout Welford w, float value) {
+  w.count += 1.0;
+  float delta = value - w.mean;
+  w.mean += delta / w.count;
+  w.m2 += delta * (value - w.mean);
+}
+
+Welford welford_merge(Welford a, Welford b) {
+  if (b.count == 0.0) return a;
+  float count = a.count + b.count;
+  float delta = b.mean - a.mean;
+  float weight = b.count / count;  // 1 when a is empty: the result is b
+  return Welford(count, a.mean + delta * weight, a.m2 + b.m2 + delta * delta * a.count * weight);
+}
+
+// Shared-memory trees (the workgroup size must be a power of two). With `keep` = 1 they merge every
+// invocation's value; with `keep` = COLUMNS they merge the values of invocations t, t + keep,
+// t + 2·keep, ... (one column each). Every invocation gets the result of its slot t % keep.
+shared float norm_scratch_a[gl_WorkGroupSize.x];
+shared float norm_scratch_b[gl_WorkGroupSize.x];
+shared float norm_scratch_c[gl_WorkGroupSize.x];
+
+Welford workgroup_welford(Welford w, uint keep) {
+  uint t = gl_LocalInvocationIndex;
+  norm_scratch_a[t] = w.count;
+  norm_scratch_b[t] = w.mean;
+  norm_scratch_c[t] = w.m2;
+  barrier();
+  for (uint stride = gl_WorkGroupSize.x / 2; stride >= keep; stride >>= 1) {
+    if (t < stride) {
+      Welford merged =
+          welford_merge(Welford(norm_scratch_a[t], norm_scratch_b[t], norm_scratch_c[t]),
+                        Welford(norm_scratch_a[t + stride], norm_scratch_b[t + stride],
+                                norm_scratch_c[t + stride]));
+      norm_scratch_a[t] = merged.count;
+      norm_scratch_b[t] = merged.mean;
+      norm_scratch_c[t] = merged.m2;
+    }
+    barrier();
+  }
+  uint slot = t % keep;
+  Welford total = Welford(norm_scratch_a[slot], norm_scratch_b[slot], norm_scratch_c[slot]);
+  barrier();
+  return total;
+}
+
+// Two sums at once, in a fixed order.
+vec2 workgroup_sum2(vec2 v, uint keep) {
+  uint t = gl_LocalInvocationIndex;
+  norm_scratch_a[t] = v.x;
+  norm_scratch_b[t] = v.y;
+  barrier();
+  for (uint stride = gl_WorkGroupSize.x / 2; stride >= keep; stride >>= 1) {
+    if (t < stride) {
+      norm_scratch_a[t] += norm_scratch_a[t + stride];
+      norm_scratch_b[t] += norm_scratch_b[t + stride];
+    }
+    barrier();
+  }
+  uint slot = t % keep;
+  vec2 total = vec2(norm_scratch_a[slot], norm_scratch_b[slot]);
+  barrier();
+  return total;
+}

@@ -1,0 +1,60 @@
+#version 450
+#extension GL_GOOGLE_include_directive : enable
+#include "index.glsl"
+#include "norm_common.glsl"
+// Backward sums over reduction rows, chunk by chunk as in norm_stats (norm_common.glsl):
+//   sum_dy[row, chunk] = Σ dy·g,   sum_dy_xhat[row, chunk] = Σ dy·g·x̂
+// with x̂ = (x − mean[r])·invstd[r], g = gamma[c] when WEIGHTED, else 1, and r, c found from the
+// element's index as in norm_apply (r is the reduction row itself when STAT_IS_ROW). Outputs are
+// (rows, chunks); with one chunk they are the final sums, otherwise norm_sum_chunks finishes them.
+layout(constant_id = 1) const bool WEIGHTED = false;
+layout(constant_id = 2) const bool STAT_IS_ROW = false;
+// COLUMNS > 0: rows of one-element runs, COLUMNS of them per workgroup.
+layout(constant_id = 3) const uint COLUMNS = 0;
+layout(std430, binding = 0) readonly buffer DY { float dy[]; };
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 2) readonly buffer Mean { float mean[]; };
+layout(std430, binding = 3) readonly buffer Invstd { float invstd[]; };
+layout(std430, binding = 4) readonly buffer Gamma { float gamma[]; };
+layout(std430, binding = 5) writeonly buffer SumDy { float sum_dy[]; };
+layout(std430, binding = 6) writeonly buffer SumDyXhat { float sum_dy_xhat[]; };
+layout(push_constant) uniform Push {
+  uint rows, segments, seg_len, chunk_len, chunks;
+  uint stat_div, stat_mod, channel_div, channel_mod;
+};
+
+void main() {
+  uint w = norm_workgroup(), t = gl_LocalInvocationIndex;
+  uint per_chunk = COLUMNS > 0 ? COLUMNS : 1;  // rows per workgroup
+  uint tiles = (rows + per_chunk - 1) / per_chunk;
+  if (w >= tiles * chunks) return;  // uniform over the workgroup
+  uint tile = w / chunks, chunk = w - tile * chunks;
+  uint row = COLUMNS > 0 ? tile * COLUMNS + t % COLUMNS : tile;
+  uint lane = COLUMNS > 0 ? t / COLUMNS : t, lanes = gl_WorkGroupSize.x / per_chunk;
+  uint count = segments * seg_len;
+  uint begin = chunk * chunk_len, end = min(count, begin + chunk_len);
+  vec2 sums = vec2(0.0);
+  if (row < rows) {
+    float row_mean = 0.0, row_invstd = 0.0;
+    if (STAT_IS_ROW) {
+      row_mean = mean[row];
+      row_invstd = invstd[row];
+    }
+    for (uint i = begin + lane; i < end; i += lanes) {
+      uint at = COLUMNS > 0 ? i * rows + row : norm_address(row, rows, seg_len, i);
+      float m = row_mean, s = row_invstd;
+      if (!STAT_IS_ROW) {
+        uint r = (at / stat_div) % stat_mod;
+        m = mean[r];
+        s = invstd[r];
+      }
+      float g = dy[at];
+      if (WEIGHTED) g *= gamma[(at / channel_div) % channel_mod];
+      sums += vec2(g, g * (x[at] - m) * s);
+    }
+  }
+  sums = workgroup_sum2(sums, per_chunk);
+  if (lane != 0 || row >= rows) return;
+  sum_dy[row * chunks + chunk] = sums.x;
+  sum_dy_xhat[row * chunks + chunk] = sums.y;
+}
