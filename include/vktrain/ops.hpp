@@ -34,19 +34,38 @@ Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 
-enum class UnaryOp : uint32_t { scale = 0, relu = 1, add_scalar = 2 };
-void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out);
+// out may be x (in place). sign and clamp follow torch.sign (sign(0) = 0, and NaN gives 0, as
+// PyTorch does) and torch.clamp (min(max(x, lo), hi), so lo > hi gives hi; NaN stays NaN).
+enum class UnaryOp : uint32_t { scale = 0, relu = 1, add_scalar = 2, sign = 3, clamp = 4 };
+// alpha: the factor (scale), the addend (add_scalar) or lo (clamp); beta: hi (clamp).
+void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out, float beta = 0.0f);
 Tensor scale(const Tensor& x, float alpha);  // alpha * x
 Tensor relu(const Tensor& x);                // max(x, 0)
 Tensor add_scalar(const Tensor& x, float alpha);
+Tensor sign(const Tensor& x);  // −1, 0 or 1
+void clamp_into(const Tensor& x, float lo, float hi, const Tensor& out);
+Tensor clamp(const Tensor& x, float lo, float hi);
+
+// y ← y + alpha·x in place (BLAS axpy: optimizer updates, weight decay, gradient accumulation).
+void axpy(float alpha, const Tensor& x, const Tensor& y);
 
 // counter += 1 for a uint32 tensor of one element (the on-device step counter of captured steps).
 void increment(const Tensor& counter);
 
 // ---- reductions ----
-// Sum of all elements into a 1-element tensor.
+// Over all elements of a float32 tensor into a 1-element tensor, deterministic (a fixed order of
+// float32 additions, Kahan-compensated per invocation, then a tree: no atomics, the same bits on
+// every run). An empty tensor sums to 0 (its mean is NaN, as in PyTorch).
 void sum_into(const Tensor& x, const Tensor& out);
 Tensor sum(const Tensor& x);
+void mean_into(const Tensor& x, const Tensor& out);  // Σx / numel
+Tensor mean(const Tensor& x);
+void sum_squares_into(const Tensor& x, const Tensor& out);  // Σx², the squared L2 norm
+Tensor sum_squares(const Tensor& x);
+void sum_abs_into(const Tensor& x, const Tensor& out);  // Σ|x|, the L1 norm
+Tensor sum_abs(const Tensor& x);
+void l2_norm_into(const Tensor& x, const Tensor& out);  // sqrt(Σx²)
+Tensor l2_norm(const Tensor& x);
 
 // ---- matmul ----
 enum class Activation : uint32_t { none = 0, relu = 1 };

@@ -1,4 +1,4 @@
-// Elementwise binary (add, sub, mul, div) and unary (scale, relu, add_scalar) ops.
+// Elementwise ops: binary (add, sub, mul, div, axpy), unary (scale, relu, add_scalar, sign, clamp).
 #include "ops/launch.hpp"
 
 namespace vkt {
@@ -7,6 +7,8 @@ using namespace detail;
 
 void binary_into(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   const char* name = "binary";
+  VKT_REQUIRE(uint32_t(op) <= uint32_t(BinaryOp::div), name,
+              "unknown binary op " + std::to_string(uint32_t(op)));
   require_dtype(a, DType::f32, name, "a");
   require_dtype(b, DType::f32, name, "b");
   require_dtype(out, DType::f32, name, "out");
@@ -17,9 +19,26 @@ void binary_into(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& ou
   if (a.numel() == 0) return;
   struct {
     uint32_t n;
-  } push{uint32_t(a.numel())};
-  scheduler_of(a).dispatch({"binary", {kElementwiseGroup, uint32_t(op)}}, {in(a), in(b), vkt::out(out)},
-                           push, grid_1d(a.numel()));
+    float alpha;
+  } push{uint32_t(a.numel()), 0.0f};
+  scheduler_of(a).dispatch({"binary", {kElementwiseGroup, uint32_t(op)}},
+                           {in(a), in(b), vkt::out(out)}, push, grid_1d(a.numel()));
+}
+
+void axpy(float alpha, const Tensor& x, const Tensor& y) {
+  const char* name = "axpy";
+  require_dtype(x, DType::f32, name, "x");
+  require_dtype(y, DType::f32, name, "y");
+  require_same_shape(x, y, name, "x", "y");
+  require_same_device(x, y, name);
+  if (x.numel() == 0) return;
+  struct {
+    uint32_t n;
+    float alpha;
+  } push{uint32_t(x.numel()), alpha};
+  // Binary op 4 (a + alpha·b) with a = out = y: each invocation reads y[i] before writing it.
+  scheduler_of(x).dispatch({"binary", {kElementwiseGroup, 4u}}, {in(y), in(x), vkt::out(y)}, push,
+                           grid_1d(x.numel()));
 }
 
 namespace {
@@ -29,21 +48,32 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   binary_into(op, a, b, result);
   return result;
 }
-Tensor unary(UnaryOp op, const Tensor& x, float alpha) {
+Tensor unary(UnaryOp op, const Tensor& x, float alpha, float beta = 0.0f) {
   require_defined(x, "unary", "x");
   Tensor result = Tensor::empty(x.device(), x.shape());
-  unary_into(op, x, alpha, result);
+  unary_into(op, x, alpha, result, beta);
   return result;
 }
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::add, a, b); }
-Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::sub, a, b); }
-Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::mul, a, b); }
-Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::div, a, b); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::add, a, b);
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::sub, a, b);
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::mul, a, b);
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::div, a, b);
+}
 
-void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out) {
-  const char* name = "unary";
+void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out, float beta) {
+  // Errors name the op users called (sign, clamp) where it has its own name.
+  const char* name = op == UnaryOp::sign ? "sign" : op == UnaryOp::clamp ? "clamp" : "unary";
+  VKT_REQUIRE(uint32_t(op) <= uint32_t(UnaryOp::clamp), name,
+              "unknown unary op " + std::to_string(uint32_t(op)));
   require_dtype(x, DType::f32, name, "x");
   require_dtype(out, DType::f32, name, "out");
   require_same_shape(x, out, name, "x", "out");
@@ -51,14 +81,29 @@ void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out) {
   if (x.numel() == 0) return;
   struct {
     uint32_t n;
-    float alpha;
-  } push{uint32_t(x.numel()), alpha};
-  scheduler_of(x).dispatch({"unary", {kElementwiseGroup, uint32_t(op)}}, {in(x), vkt::out(out)}, push,
-                           grid_1d(x.numel()));
+    float alpha, beta;
+  } push{uint32_t(x.numel()), alpha, beta};
+  scheduler_of(x).dispatch({"unary", {kElementwiseGroup, uint32_t(op)}}, {in(x), vkt::out(out)},
+                           push, grid_1d(x.numel()));
 }
 
-Tensor scale(const Tensor& x, float alpha) { return unary(UnaryOp::scale, x, alpha); }
-Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, x, 0.0f); }
-Tensor add_scalar(const Tensor& x, float alpha) { return unary(UnaryOp::add_scalar, x, alpha); }
+Tensor scale(const Tensor& x, float alpha) {
+  return unary(UnaryOp::scale, x, alpha);
+}
+Tensor relu(const Tensor& x) {
+  return unary(UnaryOp::relu, x, 0.0f);
+}
+Tensor add_scalar(const Tensor& x, float alpha) {
+  return unary(UnaryOp::add_scalar, x, alpha);
+}
+Tensor sign(const Tensor& x) {
+  return unary(UnaryOp::sign, x, 0.0f);
+}
+void clamp_into(const Tensor& x, float lo, float hi, const Tensor& out) {
+  unary_into(UnaryOp::clamp, x, lo, out, hi);
+}
+Tensor clamp(const Tensor& x, float lo, float hi) {
+  return unary(UnaryOp::clamp, x, lo, hi);
+}
 
 }  // namespace vkt

@@ -1,5 +1,6 @@
-// Elementwise binary and unary ops against float64 references.
+// Elementwise binary and unary ops (and sign, clamp, axpy) against float64 references.
 #include <cmath>
+#include <limits>
 
 #include "conformance.hpp"
 
@@ -27,7 +28,10 @@ VKT_CASE("binary", "add_sub_mul_div") {
     }
     ctx.check(names[o], shapes({shape}), out.to_host(), ref, kTolerance);
   }
-  ctx.check_error("shape_mismatch", [&] { (void)add(ta, ctx.poisoned({7, 33})); },
+  ctx.check_error("shape_mismatch",
+                  [&] {
+                    (void)add(ta, ctx.poisoned({7, 33}));
+                  },
                   {"binary", "(7, 33, 5)", "(7, 33)"});
 }
 
@@ -55,4 +59,54 @@ VKT_CASE("binary", "large_grid_folds_into_y") {
   std::vector<double> ref(a.size());
   for (size_t i = 0; i < a.size(); ++i) ref[i] = 2.0 * a[i];
   ctx.check("", shapes({{n}}), got, ref, 0.0);
+}
+
+VKT_CASE("sign", "values_zero_nan") {
+  const Shape shape{3, 337};
+  size_t n = size_t(shape_numel(shape));
+  std::vector<float> x = ctx.uniform(n, -2.0f, 2.0f);
+  x[0] = 0.0f;
+  x[1] = -0.0f;
+  x[2] = std::numeric_limits<float>::quiet_NaN();  // torch.sign(NaN) is 0
+  x[3] = 1e-30f;
+  x[4] = -std::numeric_limits<float>::infinity();
+  std::vector<double> ref(n);
+  for (size_t i = 0; i < n; ++i) ref[i] = double((x[i] > 0) - (x[i] < 0));
+  ctx.check("", shapes({shape}), sign(ctx.upload(x, shape)).to_host(), ref, 0.0);
+}
+
+VKT_CASE("clamp", "range_nan_in_place") {
+  const Shape shape{1001};
+  std::vector<float> x = ctx.uniform(1001, -3.0f, 3.0f);
+  x[5] = std::numeric_limits<float>::quiet_NaN();  // torch.clamp keeps NaN
+  Tensor tx = ctx.upload(x, shape);
+  auto ref = [&](double lo, double hi) {
+    std::vector<double> r(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      r[i] = std::isnan(x[i]) ? x[i] : std::min(std::max<double>(x[i], lo), hi);
+    return r;
+  };
+  ctx.check("range", shapes({shape}), clamp(tx, -1.25f, 0.5f).to_host(), ref(-1.25, 0.5), 0.0);
+  // lo > hi: every element becomes hi (min(max(x, lo), hi)), as in PyTorch.
+  ctx.check("lo_above_hi", shapes({shape}), clamp(tx, 1.0f, -1.0f).to_host(), ref(1.0, -1.0), 0.0);
+  clamp_into(tx, -0.5f, 2.0f, tx);
+  ctx.check("in_place", shapes({shape}), tx.to_host(), ref(-0.5, 2.0), 0.0);
+}
+
+VKT_CASE("axpy", "update_in_place") {
+  const Shape shape{17, 61};
+  size_t n = size_t(shape_numel(shape));
+  std::vector<float> x = ctx.uniform(n), y = ctx.uniform(n);
+  Tensor tx = ctx.upload(x, shape), ty = ctx.upload(y, shape);
+  axpy(-0.375f, tx, ty);
+  axpy(2.5f, tx, ty);
+  std::vector<double> ref(n);
+  for (size_t i = 0; i < n; ++i) ref[i] = double(y[i]) + (-0.375 + 2.5) * x[i];
+  // Two float32 multiply-adds per element: a few roundings.
+  ctx.check("", shapes({shape}), ty.to_host(), ref, 1e-6);
+  ctx.check_error("shape",
+                  [&] {
+                    axpy(1.0f, tx, ctx.poisoned({61, 17}));
+                  },
+                  {"axpy", "(17, 61)", "(61, 17)"});
 }
