@@ -1,0 +1,110 @@
+// Modules: PyTorch state-dict names, train()/eval() semantics of dropout and batch norm,
+// seeded initialisation, checkpoint round trips.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <vktrain/nn.hpp>
+
+#include "test_device.hpp"
+
+using namespace vkt;
+
+namespace {
+std::shared_ptr<nn::Sequential> small_cnn(const Device& device) {
+  auto model = std::make_shared<nn::Sequential>();
+  model->add(std::make_shared<nn::Conv2d>(device, 1, 4, 3, Conv2dParams{.pad_h = 1, .pad_w = 1}))
+      .add(std::make_shared<nn::BatchNorm2d>(device, 4))
+      .add(std::make_shared<nn::ReLU>())
+      .add(std::make_shared<nn::MaxPool2d>(2))
+      .add(std::make_shared<nn::Dropout>(device, 0.5f))
+      .add(std::make_shared<nn::Flatten>())
+      .add(std::make_shared<nn::Linear>(device, 4 * 3 * 3, 3));
+  return model;
+}
+std::vector<std::string> names(const NamedTensors& tensors) {
+  std::vector<std::string> result;
+  for (const auto& [name, tensor] : tensors) result.push_back(name);
+  return result;
+}
+}  // namespace
+
+TEST_CASE("modules: state dict uses PyTorch's names", "[nn]") {
+  const Device& device = testing::test_device();
+  auto model = small_cnn(device);
+  CHECK(names(model->state_dict()) ==
+        std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                                 "1.running_var", "1.num_batches_tracked", "6.weight", "6.bias"});
+  CHECK(names(model->named_extra_state()) == std::vector<std::string>{"4.step"});
+  CHECK_THAT(model->describe(), Catch::Contains("(1): BatchNorm2d(4, eps=1e-05, momentum=0.1"));
+}
+
+TEST_CASE("modules: the same seed gives the same initial weights", "[nn]") {
+  const Device& device = testing::test_device();
+  nn::manual_seed(42);
+  nn::Linear a(device, 50, 20);
+  nn::manual_seed(42);
+  nn::Linear b(device, 50, 20);
+  nn::Linear c(device, 50, 20);  // the next streams: different weights
+  std::vector<float> wa = a.weight().value().to_host();
+  CHECK(wa == b.weight().value().to_host());
+  CHECK(wa != c.weight().value().to_host());
+  // PyTorch's default: uniform in ±1/√in_features, spread over the whole range.
+  float bound = 1.0f / std::sqrt(50.0f), largest = 0;
+  for (float v : wa) largest = std::max(largest, std::abs(v));
+  CHECK(largest <= bound);
+  CHECK(largest > 0.95f * bound);
+}
+
+TEST_CASE("modules: dropout is random in train() and the identity in eval()", "[nn]") {
+  const Device& device = testing::test_device();
+  nn::Dropout dropout(device, 0.5f);
+  std::vector<float> ones(1000, 1.0f);
+  nn::Variable x(Tensor::from_host(device, ones, {10, 100}));
+  std::vector<float> first = dropout(x).value().to_host(), second = dropout(x).value().to_host();
+  CHECK(first != second);  // the step counter advanced on the device
+  for (float v : first) REQUIRE((v == 0.0f || v == 2.0f));
+  dropout.eval();
+  CHECK(dropout(x).value().to_host() == ones);
+  CHECK(dropout(x).value().to_host() == ones);
+}
+
+TEST_CASE("modules: batch norm uses batch statistics in train() and running ones in eval()", "[nn]") {
+  const Device& device = testing::test_device();
+  nn::BatchNorm2d bn(device, 2);
+  std::vector<float> values = {1, 2, 3, 4, 10, 20, 30, 40};  // (1, 2, 2, 2)
+  nn::Variable x(Tensor::from_host(device, values, {1, 2, 2, 2}));
+  std::vector<float> y = bn(x).value().to_host();
+  // Training: each channel normalised by its own batch statistics.
+  double mean = 2.5, var = 1.25;
+  CHECK(std::abs(y[0] - (1 - mean) / std::sqrt(var + 1e-5)) < 1e-5);
+  CHECK(std::abs(y[4] - (10 - 25) / std::sqrt(125 + 1e-5)) < 1e-5);
+  // Running statistics moved 10% of the way, with the unbiased variance (5/3 for channel 0).
+  CHECK(std::abs(bn.running_mean().to_host()[0] - 0.25f) < 1e-6);
+  CHECK(std::abs(bn.running_var().to_host()[0] - (0.9f + 0.1f * 5.0f / 3.0f)) < 1e-6);
+  CHECK(bn.num_batches_tracked().to_host_u32()[0] == 1);
+  bn.eval();
+  std::vector<float> eval = bn(x).value().to_host();
+  CHECK(std::abs(eval[0] - (1 - 0.25) / std::sqrt(0.9 + 0.5 / 3 + 1e-5)) < 1e-5);
+  CHECK(bn.num_batches_tracked().to_host_u32()[0] == 1);  // eval updates nothing
+}
+
+TEST_CASE("modules: a model's checkpoint round trips", "[nn]") {
+  const Device& device = testing::test_device();
+  nn::manual_seed(1);
+  auto model = small_cnn(device);
+  std::vector<float> input(2 * 6 * 6, 0.5f);
+  (*model)(nn::Variable(Tensor::from_host(device, input, {2, 1, 6, 6})));  // moves running stats
+  auto path = std::filesystem::temp_directory_path() / ("vktrain-model-" + std::to_string(::getpid()));
+  model->save(path);
+  nn::manual_seed(2);
+  auto other = small_cnn(device);
+  CHECK(other->state_dict()[0].second.to_host() != model->state_dict()[0].second.to_host());
+  other->load(path);
+  auto a = model->state_dict(), b = other->state_dict();
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].first);
+    CHECK(a[i].second.to_host_raw() == b[i].second.to_host_raw());
+  }
+  std::filesystem::remove(path);
+}
