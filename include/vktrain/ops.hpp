@@ -10,6 +10,7 @@
 
 // The op families, one header each (the registry: adding a family adds one line here).
 #include "vktrain/ops/activation.hpp"
+#include "vktrain/ops/augment.hpp"
 #include "vktrain/ops/conv.hpp"
 #include "vktrain/ops/loss.hpp"
 #include "vktrain/ops/norm.hpp"

@@ -21,6 +21,9 @@ namespace {
 
 // Eager work is submitted in chunks of this many commands, so the GPU starts while the host records.
 constexpr uint64_t kCommandsPerSubmission = 64;
+// The host runs at most this many submissions ahead of the GPU: it bounds the memory held by
+// recordings (every tensor they bind stays allocated until they finish) and the latency of reads.
+constexpr size_t kMaxInFlight = 4;
 
 constexpr VkPipelineStageFlags kDeviceStages =
     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
@@ -264,6 +267,7 @@ void VulkanScheduler::flush() {
   }
   uint64_t value = recording->last_submitted;
   in_flight_.emplace_back(value, std::move(recording));
+  if (in_flight_.size() > kMaxInFlight) wait(in_flight_.front().first);
 }
 
 uint64_t VulkanScheduler::completed_value() {

@@ -70,8 +70,16 @@ Tensor Tensor::empty(const Device& device, Shape shape, DType dtype) {
   for (int64_t d : shape)
     VKT_REQUIRE(d >= 0, "Tensor::empty", "negative dimension in shape " + shape_str(shape));
   uint64_t bytes = uint64_t(shape_numel(shape)) * dtype_size(dtype);
-  auto allocation = device.state().allocator->allocate(bytes, detail::MemoryKind::device,
-                                                       "Tensor::empty");
+  detail::DeviceState& state = device.state();
+  std::shared_ptr<detail::Allocation> allocation;
+  try {
+    allocation = state.allocator->allocate(bytes, detail::MemoryKind::device, "Tensor::empty");
+  } catch (const Error& error) {
+    // Memory held by submitted work comes back when that work is done: wait for it, then retry.
+    if (!error.out_of_memory() || state.scheduler->capturing()) throw;
+    state.scheduler->synchronize();
+    allocation = state.allocator->allocate(bytes, detail::MemoryKind::device, "Tensor::empty");
+  }
   return Tensor(device.shared_state(), std::move(allocation), 0, std::move(shape), dtype);
 }
 
