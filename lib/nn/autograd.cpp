@@ -68,7 +68,7 @@ void accumulate(const std::shared_ptr<Node>& input, const Tensor& gradient) {
               "gradient " + shape_str(gradient.shape()) + " for a value of shape " +
                   shape_str(input->value.shape()) + (input->op.empty() ? "" : " (" + input->op + ")"));
   if (input->leaf) {
-    binary_into(BinaryOp::add, input->grad, gradient, input->grad);
+    axpy(1.0f, gradient, input->grad);
   } else if (!input->grad.defined()) {
     input->grad = gradient;  // first contribution: no copy
   } else {

@@ -63,7 +63,7 @@ Variable scale(const Variable& x, float alpha) {
       if (!acc) {
         unary_into(UnaryOp::scale, dy, alpha, dx);
       } else {
-        binary_into(BinaryOp::add, dx, vkt::scale(dy, alpha), dx);
+        axpy(alpha, dy, dx);
       }
     });
   });

@@ -19,7 +19,7 @@ Variable activation(const Variable& x, ActivationKind kind, std::optional<float>
       if (!acc) {
         activation_backward(kind, dy, saved_x, saved_y, dx, param);
       } else {
-        binary_into(BinaryOp::add, dx, activation_backward(kind, dy, saved_x, saved_y, param), dx);
+        axpy(1.0f, activation_backward(kind, dy, saved_x, saved_y, param), dx);
       }
     });
   });
