@@ -42,7 +42,7 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
       conv2d_backward(dy, input, Tensor(), params, Tensor(), dw, Tensor(), acc);
     });
     grad_into(b_node, [&](const Tensor& db, bool acc) {
-      conv2d_backward(dy, Tensor(), Tensor(), params, Tensor(), Tensor(), db, acc);
+      conv2d_backward(dy, input, w, params, Tensor(), Tensor(), db, acc);  // x, w give the shapes
     });
   });
 }
