@@ -1,6 +1,6 @@
 // Dataset utilities (statistics, splits) and the DataLoader.
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "core/check.hpp"
@@ -37,7 +37,8 @@ Dataset subset(const Dataset& dataset, const std::vector<int64_t>& indices) {
   result.images.resize(indices.size() * size_t(size));
   result.labels.resize(indices.size());
   for (size_t i = 0; i < indices.size(); ++i) {
-    std::copy_n(dataset.images.begin() + indices[i] * size, size, result.images.begin() + int64_t(i) * size);
+    std::copy_n(dataset.images.begin() + indices[i] * size, size,
+                result.images.begin() + int64_t(i) * size);
     result.labels[i] = dataset.labels[size_t(indices[i])];
   }
   return result;
@@ -46,6 +47,9 @@ Dataset subset(const Dataset& dataset, const std::vector<int64_t>& indices) {
 }  // namespace
 
 std::pair<std::vector<float>, std::vector<float>> channel_stats(const Dataset& dataset) {
+  VKT_REQUIRE(
+      dataset.count > 0 && int64_t(dataset.images.size()) == dataset.count * dataset.image_size(),
+      "channel_stats", "the dataset is empty or its images do not match its shape");
   int64_t plane = dataset.height * dataset.width;
   std::vector<float> mean(size_t(dataset.channels)), std(size_t(dataset.channels));
   for (int64_t c = 0; c < dataset.channels; ++c) {
@@ -67,11 +71,19 @@ std::pair<std::vector<float>, std::vector<float>> channel_stats(const Dataset& d
 
 void normalize(Dataset& dataset, const std::vector<float>& mean, const std::vector<float>& std) {
   VKT_REQUIRE(int64_t(mean.size()) == dataset.channels && int64_t(std.size()) == dataset.channels,
-              "normalize", "mean and std need one value per channel (" + std::to_string(dataset.channels) + ")");
+              "normalize",
+              "mean and std need one value per channel (" + std::to_string(dataset.channels) + ")");
+  VKT_REQUIRE(int64_t(dataset.images.size()) == dataset.count * dataset.image_size(), "normalize",
+              "the dataset's images do not match its shape");
+  for (int64_t c = 0; c < dataset.channels; ++c)
+    VKT_REQUIRE(
+        std::isfinite(mean[size_t(c)]) && std[size_t(c)] > 0 && std::isfinite(std[size_t(c)]),
+        "normalize",
+        "channel " + std::to_string(c) + " has mean " + std::to_string(mean[size_t(c)]) +
+            " and std " + std::to_string(std[size_t(c)]) + ": std must be positive and finite");
   int64_t plane = dataset.height * dataset.width;
   for (int64_t n = 0; n < dataset.count; ++n)
     for (int64_t c = 0; c < dataset.channels; ++c) {
-      VKT_REQUIRE(std[size_t(c)] > 0, "normalize", "std of channel " + std::to_string(c) + " is not positive");
       float* p = dataset.images.data() + (n * dataset.channels + c) * plane;
       for (int64_t i = 0; i < plane; ++i) p[i] = (p[i] - mean[size_t(c)]) / std[size_t(c)];
     }
@@ -97,9 +109,21 @@ Dataset head(const Dataset& dataset, int64_t count) {
 
 DataLoader::DataLoader(const Dataset& dataset, int64_t batch_size, bool shuffle, uint64_t seed,
                        bool drop_last)
-    : dataset_(&dataset), batch_size_(batch_size), shuffle_(shuffle), seed_(seed), drop_last_(drop_last) {
-  VKT_REQUIRE(batch_size > 0, "DataLoader", "batch_size must be positive, got " + std::to_string(batch_size));
+    : dataset_(&dataset),
+      batch_size_(batch_size),
+      shuffle_(shuffle),
+      seed_(seed),
+      drop_last_(drop_last) {
+  VKT_REQUIRE(batch_size > 0, "DataLoader",
+              "batch_size must be positive, got " + std::to_string(batch_size));
   VKT_REQUIRE(dataset.count > 0, "DataLoader", "the dataset is empty");
+  VKT_REQUIRE(int64_t(dataset.images.size()) == dataset.count * dataset.image_size() &&
+                  int64_t(dataset.labels.size()) == dataset.count,
+              "DataLoader",
+              "the dataset holds " + std::to_string(dataset.images.size()) + " pixels and " +
+                  std::to_string(dataset.labels.size()) + " labels for " +
+                  std::to_string(dataset.count) + " images of " +
+                  std::to_string(dataset.image_size()) + " pixels");
   VKT_REQUIRE(!drop_last || dataset.count >= batch_size, "DataLoader",
               "drop_last with " + std::to_string(dataset.count) + " images and batches of " +
                   std::to_string(batch_size) + " leaves no batch");
@@ -118,21 +142,28 @@ std::vector<int64_t> DataLoader::order(int64_t epoch) const {
 }
 
 void DataLoader::begin_epoch(int64_t epoch, int64_t skip_batches) {
+  VKT_REQUIRE(epoch >= 0 && skip_batches >= 0, "DataLoader::begin_epoch",
+              "epoch " + std::to_string(epoch) + " and skip_batches " +
+                  std::to_string(skip_batches) + " must not be negative");
   order_ = order(epoch);
   position_ = std::min(skip_batches * batch_size_, dataset_->count);
 }
 
 int64_t DataLoader::batches_per_epoch() const {
-  return drop_last_ ? dataset_->count / batch_size_ : (dataset_->count + batch_size_ - 1) / batch_size_;
+  return drop_last_ ? dataset_->count / batch_size_
+                    : (dataset_->count + batch_size_ - 1) / batch_size_;
 }
 
 int64_t DataLoader::next(const Tensor& images, const Tensor& labels) {
   const Dataset& d = *dataset_;
   Shape image_shape{batch_size_, d.channels, d.height, d.width};
-  VKT_REQUIRE(images.shape() == image_shape && images.dtype() == DType::f32, "DataLoader::next",
-              "images must be float32 " + shape_str(image_shape) + ", got " + shape_str(images.shape()));
-  VKT_REQUIRE(labels.shape() == Shape{batch_size_} && labels.dtype() == DType::i32, "DataLoader::next",
-              "labels must be int32 (" + std::to_string(batch_size_) + ",), got " + shape_str(labels.shape()));
+  VKT_REQUIRE(
+      images.shape() == image_shape && images.dtype() == DType::f32, "DataLoader::next",
+      "images must be float32 " + shape_str(image_shape) + ", got " + shape_str(images.shape()));
+  VKT_REQUIRE(labels.shape() == Shape{batch_size_} && labels.dtype() == DType::i32,
+              "DataLoader::next",
+              "labels must be int32 (" + std::to_string(batch_size_) + ",), got " +
+                  shape_str(labels.shape()));
   int64_t remaining = d.count - position_;
   if (remaining <= 0 || (drop_last_ && remaining < batch_size_)) return 0;
   int64_t real = std::min(batch_size_, remaining);

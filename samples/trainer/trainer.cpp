@@ -164,6 +164,7 @@ EpochResult Trainer::train_epoch(int epoch, int64_t skip_batches, bool* interrup
     ++done;
     if (!config_.quiet && (done % 20 == 0 || batch + 1 == total))
       progress.update(batch + 1, done * config_.batch_size, loss_sum_.to_host()[0] / double(done));
+    if (config_.interrupt_after > 0 && ++batches_run_ == config_.interrupt_after) interrupt_requested() = true;
     if (interrupt_requested()) {
       device_.synchronize();
       if (!config_.out_dir.empty()) save_checkpoint(config_.out_dir / "last.safetensors", epoch, batch + 1);

@@ -38,6 +38,7 @@ struct TrainConfig {
   int64_t validation = 5000;       // held out from the training set
   bool capture = true;             // record the training step once, replay it every batch
   bool quiet = false;
+  int64_t interrupt_after = 0;     // tests: act as if Ctrl-C came after this many batches (0: never)
 };
 
 struct EpochResult {
@@ -95,6 +96,7 @@ class Trainer {
   vkt::Tensor loss_sum_, correct_sum_, correct_batch_;
   std::unique_ptr<vkt::train::StepCapture> capture_;
   std::vector<EpochResult> history_;
+  int64_t batches_run_ = 0;
 };
 
 }  // namespace samples
