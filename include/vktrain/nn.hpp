@@ -98,6 +98,10 @@ class Linear : public Module {
   std::string type_name() const override { return "Linear"; }
   const Variable& weight() const { return weight_; }
   const Variable& bias() const { return bias_; }
+  // Regularizers on the weight, active in train() only: DropConnect (each weight dropped with
+  // probability p, the mask shared by the batch) and additive Gaussian weight noise N(0, sigma²).
+  Linear& drop_connect(float p);
+  Linear& weight_noise(float sigma);
 
  protected:
   std::string extra_description() const override;
@@ -105,6 +109,9 @@ class Linear : public Module {
  private:
   int64_t in_features_, out_features_;
   Variable weight_, bias_;
+  DropoutParams drop_connect_{0.0f};
+  NoiseParams weight_noise_{0.0f};
+  Tensor weight_step_;
 };
 
 // (N, ...) -> (N, -1)

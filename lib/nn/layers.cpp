@@ -33,7 +33,28 @@ Linear::Linear(const Device& device, int64_t in_features, int64_t out_features, 
   if (bias) bias_ = register_parameter("bias", default_bias(device, out_features, in_features));
 }
 
-Variable Linear::forward(const Variable& x) { return F::linear(x, weight_, bias_); }
+Linear& Linear::drop_connect(float p) {
+  VKT_REQUIRE(p >= 0.0f && p < 1.0f, "Linear::drop_connect", "p must be in [0, 1), got " + std::to_string(p));
+  drop_connect_ = {p, initial_seed(), next_stream(), true};
+  if (!weight_step_.defined())
+    weight_step_ = register_extra_state("weight_step", step_counter(weight_.value().device()));
+  return *this;
+}
+
+Linear& Linear::weight_noise(float sigma) {
+  VKT_REQUIRE(sigma >= 0.0f, "Linear::weight_noise", "sigma must be >= 0, got " + std::to_string(sigma));
+  weight_noise_ = {sigma, initial_seed(), next_stream(), true};
+  if (!weight_step_.defined())
+    weight_step_ = register_extra_state("weight_step", step_counter(weight_.value().device()));
+  return *this;
+}
+
+Variable Linear::forward(const Variable& x) {
+  Variable weight = weight_;
+  if (training() && drop_connect_.p > 0) weight = F::drop_connect(weight, weight_step_, drop_connect_);
+  if (training() && weight_noise_.sigma > 0) weight = F::gaussian_noise(weight, weight_step_, weight_noise_);
+  return F::linear(x, weight, bias_);
+}
 
 std::string Linear::extra_description() const {
   return "in_features=" + std::to_string(in_features_) +

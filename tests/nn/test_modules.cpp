@@ -2,6 +2,7 @@
 // seeded initialisation, checkpoint round trips.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <vktrain/nn.hpp>
@@ -107,4 +108,32 @@ TEST_CASE("modules: a model's checkpoint round trips", "[nn]") {
     CHECK(a[i].second.to_host_raw() == b[i].second.to_host_raw());
   }
   std::filesystem::remove(path);
+}
+
+TEST_CASE("modules: DropConnect and weight noise act in train() only", "[nn]") {
+  const Device& device = testing::test_device();
+  nn::manual_seed(9);
+  nn::Linear plain(device, 40, 30);
+  nn::manual_seed(9);
+  nn::Linear connected(device, 40, 30);
+  connected.drop_connect(0.5f);
+  std::vector<float> ones(4 * 40, 1.0f);
+  nn::Variable x(Tensor::from_host(device, ones, {4, 40}));
+  std::vector<float> reference = plain(x).value().to_host();
+  std::vector<float> first = connected(x).value().to_host(), second = connected(x).value().to_host();
+  CHECK(first != reference);
+  CHECK(first != second);  // a new mask each step
+  connected.eval();
+  CHECK(connected(x).value().to_host() == reference);
+  // The gradient flows to the weight through the mask: masked weights get none.
+  connected.train();
+  nn::backward(nn::F::sum(connected(x)));
+  std::vector<float> grad = connected.weight().grad().to_host();
+  size_t zeros = size_t(std::count(grad.begin(), grad.end(), 0.0f));
+  CHECK(zeros > grad.size() / 4);
+  CHECK(zeros < grad.size() * 3 / 4);
+  nn::Linear noisy(device, 40, 30);
+  noisy.weight_noise(0.1f);
+  CHECK(noisy(x).value().to_host() != noisy(x).value().to_host());
+  CHECK_THROWS_WITH(connected.drop_connect(1.5f), Catch::Contains("Linear::drop_connect"));
 }
