@@ -98,6 +98,10 @@ TEST_CASE("trainer: bad settings are clear errors", "[samples]") {
   c.data_dir = "/nonexistent";
   CHECK_THROWS_WITH(samples::Trainer(c), Catch::Contains("/nonexistent"));
   c = small_mlp();
+  c.lr = 1e9;  // diverges: the run stops with the step where the loss stopped being finite
+  c.epochs = 2;
+  CHECK_THROWS_WITH(samples::Trainer(c).run(), Catch::Contains("the loss became") && Catch::Contains("step"));
+  c = small_mlp();
   c.batch_size = 5000;
   CHECK_THROWS_WITH(samples::Trainer(c), Catch::Contains("batch size 5000 exceeds"));
 }

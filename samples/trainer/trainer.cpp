@@ -162,8 +162,17 @@ EpochResult Trainer::train_epoch(int epoch, int64_t skip_batches, bool* interrup
       record_step();
     }
     ++done;
-    if (!config_.quiet && (done % 20 == 0 || batch + 1 == total))
-      progress.update(batch + 1, done * config_.batch_size, loss_sum_.to_host()[0] / double(done));
+    // Every 20 batches the host reads the running loss: for the progress display, and to stop a
+    // diverged run (NaN or Inf) with the step where it was seen, instead of training on garbage.
+    if (done % 20 == 0 || batch + 1 == total) {
+      double running = loss_sum_.to_host()[0] / double(done);
+      if (!std::isfinite(running))
+        throw Error("trainer: the loss became " + std::string(std::isnan(running) ? "NaN" : "infinite") +
+                    " by epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1) +
+                    " (step " + std::to_string(int64_t(epoch) * total + batch + 1) +
+                    "); lower the learning rate or check the data");
+      if (!config_.quiet) progress.update(batch + 1, done * config_.batch_size, running);
+    }
     if (config_.interrupt_after > 0 && ++batches_run_ == config_.interrupt_after) interrupt_requested() = true;
     if (interrupt_requested()) {
       device_.synchronize();
