@@ -2,6 +2,9 @@
 // statistics over several steps (momentum and cumulative), captured steps, a large common offset,
 // affine and track_running_stats switched off, backward (reference by finite differences, then the
 // GPU), the eval-mode fold into conv/linear weights, and argument errors.
+// Kernels exercised: norm_stats, norm_finalize, batch_norm_finalize (running statistics),
+// batch_norm_invstd (eval), norm_apply, norm_backward_reduce, norm_sum_chunks,
+// norm_backward_apply, batch_norm_fold, batch_norm_fold_weights.
 #include <algorithm>
 #include <cmath>
 #include <optional>

@@ -1,6 +1,8 @@
 // conv2d: forward, backward-data, backward-weight and bias gradient against a float64 reference,
 // over odd shapes, strides, padding, dilation, groups (incl. depthwise), 1x1 kernels, split-K and
 // accumulating weight gradients; the reference backward is checked by finite differences first.
+// Kernels exercised: conv2d (forward and backward-data), conv2d_wgrad with and without the
+// split-K path, conv2d_split_sum, conv2d_bias_grad.
 #include "conformance.hpp"
 #include "gradcheck.hpp"
 

@@ -1,6 +1,7 @@
 // mse_loss and l1_loss (forward for each reduction, backward with and without an upstream
 // gradient, reference derivatives by finite differences), argmax (ties, NaN, wide rows) and
 // count_correct, against float64 and exact references.
+// Kernels exercised: loss_pointwise (forward and backward), reduce_sum, argmax (both modes).
 #include <cmath>
 #include <limits>
 

@@ -1,5 +1,6 @@
 // torch.optim.RMSprop (plain, centered, momentum), Adagrad (lr decay, initial accumulator) and
 // Adadelta: K steps against float64 models of torch's updates, groups, capture/replay, errors.
+// Kernels exercised: optim_rmsprop, optim_adagrad, optim_adadelta.
 #include <cmath>
 
 #include "test_optim_harness.hpp"

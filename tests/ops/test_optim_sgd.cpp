@@ -1,5 +1,6 @@
 // torch.optim.SGD: plain, momentum, dampening, Nesterov, weight decay, maximize, parameter groups
 // and rate changes, against a float64 model of torch's update; capture/replay; argument errors.
+// Kernel exercised: optim_sgd.
 #include <algorithm>
 
 #include "test_optim_harness.hpp"

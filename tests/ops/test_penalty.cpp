@@ -1,5 +1,6 @@
 // Weight penalties (L2, L1, both): gradients against float64, the penalty's value (deterministic,
 // fused with the gradient pass or alone), capture/replay on new weights, argument errors.
+// Kernels exercised: penalty_apply, clip_grad_norm (its finishing pass sums the value).
 #include <cmath>
 
 #include <vktrain/optim.hpp>

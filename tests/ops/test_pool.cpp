@@ -1,6 +1,7 @@
 // max_pool2d, avg_pool2d and global_avg_pool2d: forward and backward against float64 references on
 // odd sizes, overlapping windows, padding, non-square windows and default strides; the reference
 // backward is checked by finite differences first (max pooling on inputs kept away from ties).
+// Kernels exercised: max_pool2d, max_pool2d_backward, avg_pool2d (both modes), avg_pool2d_global.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
