@@ -1,6 +1,7 @@
 // Philox4x32-10: the published Random123 known-answer vectors on the CPU
 // (include/vktrain/philox.hpp) and the GPU (shaders/common/philox.glsl), and the GPU stream layout
 // bit-identical to the CPU's.
+// Kernels exercised: random_philox (known answers), random (raw words).
 #include <array>
 
 #include "conformance.hpp"
