@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -105,6 +106,14 @@ std::map<std::string, StoredTensor> read_safetensors(const std::filesystem::path
     try {
       StoredTensor stored;
       stored.dtype = it.value().at("dtype").get<std::string>();
+      // Integers only: converting a float such as 1e300 to an integer is undefined behaviour.
+      for (const char* key : {"shape", "data_offsets"}) {
+        const nlohmann::json& list = it.value().at(key);
+        auto integer = [](const nlohmann::json& v) { return v.is_number_integer(); };
+        if (list.is_array() && !std::all_of(list.begin(), list.end(), integer))
+          bad_file(path, "tensor '" + name + "' has a malformed entry: " + key +
+                             " must hold integers, got " + list.dump().substr(0, 80));
+      }
       stored.shape = it.value().at("shape").get<Shape>();
       auto offsets = it.value().at("data_offsets").get<std::vector<uint64_t>>();
       size_t element = stored_size(stored.dtype);
@@ -115,8 +124,9 @@ std::map<std::string, StoredTensor> read_safetensors(const std::filesystem::path
           bad_file(path, "tensor '" + name + "' has an invalid shape");
         count *= uint64_t(d);
       }
+      // count <= data_size / element first, so count * element cannot wrap around.
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size ||
-          offsets[1] - offsets[0] != count * element)
+          count > data_size / element || offsets[1] - offsets[0] != count * element)
         bad_file(path, "tensor '" + name + "' has data offsets outside the file or not matching " +
                            shape_str(stored.shape) + " " + stored.dtype + " (the file may be truncated)");
       stored.bytes.assign(data + offsets[0], data + offsets[1]);

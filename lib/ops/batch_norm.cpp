@@ -48,6 +48,11 @@ void batch_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
                         const Tensor& save_invstd, const Tensor& y,
                         const BatchNormOptions& options) {
   BatchShape shape = batch_shape(x, "x");
+  VKT_REQUIRE(options.eps >= 0.0f && options.momentum.value_or(0.0f) >= 0.0f &&
+                  options.momentum.value_or(0.0f) <= 1.0f,
+              kOp, "eps must be >= 0 and momentum in [0, 1] or None, got eps " +
+                       std::to_string(options.eps) + ", momentum " +
+                       (options.momentum ? std::to_string(*options.momentum) : "None"));
   require_dtype(y, DType::f32, kOp, "y");
   require_same_shape(x, y, kOp, "x", "y");
   require_vector(gamma, shape.c, kOp, "gamma");

@@ -49,6 +49,7 @@ void forward(const char* op, const Tensor& x, int64_t groups, const Tensor& gamm
              const Tensor& beta, const Tensor& save_mean, const Tensor& save_invstd,
              const Tensor& y, float eps) {
   GroupShape shape = group_shape(op, x, groups, "x");
+  VKT_REQUIRE(eps >= 0.0f, op, "eps must be >= 0, got " + std::to_string(eps));
   require_dtype(y, DType::f32, op, "y");
   require_same_shape(x, y, op, "x", "y");
   require_vector(gamma, shape.c, op, "gamma");

@@ -56,6 +56,7 @@ void layer_norm_forward(const Tensor& x, const Shape& normalized_shape, const Te
                         const Tensor& beta, const Tensor& save_mean, const Tensor& save_invstd,
                         const Tensor& y, float eps) {
   RowShape shape = row_shape(x, normalized_shape, "x");
+  VKT_REQUIRE(eps >= 0.0f, kOp, "eps must be >= 0, got " + std::to_string(eps));
   require_dtype(y, DType::f32, kOp, "y");
   require_same_shape(x, y, kOp, "x", "y");
   require_affine(gamma, normalized_shape, "gamma");

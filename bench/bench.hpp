@@ -1,0 +1,116 @@
+// vktrain-bench: the device's measured ceilings, vktrain's kernels against them, and peers.
+//
+// Timing is host wall time around Device::synchronize(): a repetition records `inner` dispatches
+// of a kernel, waits for the device, and counts (elapsed / inner). Kernels are warmed up first
+// (pipelines compiled, memory touched), and the median over repetitions is reported. The scheduler
+// has no timestamp queries, so launch and submission overhead is included; it is amortised by
+// `inner` (chosen so one repetition lasts about `target_seconds`) and matters only for tiny kernels.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vktrain/vktrain.hpp"
+
+namespace vkt::bench {
+
+struct Options {
+  bool quick = false;   // tiny sizes, few repetitions: the ctest smoke run
+  bool large = false;   // also matmul 2048 and 4096
+  bool peers = false;   // run bench/peers/*.py (PyTorch on the CPU) on the same shapes
+  int repetitions = 7;  // medians over this many
+  double target_seconds = 0.25;  // of one repetition
+  std::string filter;   // substring of kernel names to run (empty: all)
+  std::string python = "/usr/bin/python3";
+  std::string peer_script;  // bench/peers/torch_cpu.py
+  int peer_threads = 0;     // 0: the CPUs this process may run on
+};
+
+struct Timing {
+  double median_s = 0, min_s = 0, max_s = 0;
+  int repetitions = 0, inner = 0;
+};
+
+// Runs `body` (which records work on `device`) warm-up, calibration and repetitions as above.
+Timing measure(const Device& device, const std::function<void()>& body, const Options& options);
+
+// The roofline ceilings: peak float32 FMA rate and copy bandwidth, as measured.
+struct Ceilings {
+  double fma_gflops = 0;
+  double copy_gbs = 0;
+  std::string fma_kernel;   // which variant gave the peak
+  std::string copy_kernel;
+  struct Sample {
+    std::string name;
+    double value = 0;  // GFLOP/s or GB/s
+    Timing timing;
+  };
+  std::vector<Sample> samples;  // every variant measured
+};
+Ceilings measure_ceilings(const Device& device, const Options& options);
+
+// One kernel's result. flops and bytes are what the kernel is credited with (2 per multiply-add;
+// compulsory bytes: each input read once, each output written once); the bound is the roofline
+// min(fma_gflops, intensity · copy_gbs) and fraction is achieved / bound.
+struct KernelResult {
+  std::string name;
+  std::string family;  // "matmul", "conv2d", ...
+  double flops = 0;
+  double bytes = 0;
+  Timing timing;
+  double gflops() const { return flops / timing.median_s * 1e-9; }
+  double gbs() const { return bytes / timing.median_s * 1e-9; }
+  // Filled by finish(): the roofline bound and the fraction of it achieved.
+  std::string bound;  // "fma" or "bytes"
+  double bound_value = 0;  // GFLOP/s when bound is fma, GB/s when bytes
+  double fraction = 0;
+};
+void finish(KernelResult& result, const Ceilings& ceilings);
+
+// A shape both vktrain and a peer run; the peer gets the same description.
+struct PeerCase {
+  std::string name;  // the kernel's name in KernelResult
+  std::string kind;  // "matmul", "conv2d_forward", "conv2d_backward_data", "conv2d_backward_weight"
+  // matmul: C (m, n) = op(A) (m, k) · op(B) (k, n)
+  int64_t m = 0, n = 0, k = 0;
+  bool transpose_a = false, transpose_b = false;
+  // conv2d: x (batch, cin, h, w), weight (cout, cin, kernel, kernel), stride 1
+  int64_t batch = 0, cin = 0, cout = 0, h = 0, w = 0, kernel = 0, pad = 0;
+};
+
+struct KernelRun {
+  std::vector<KernelResult> results;
+  std::vector<PeerCase> peer_cases;
+};
+// Every kernel of the suite (matmul, conv2d, batch norm, dropout, cross-entropy).
+KernelRun run_kernels(const Device& device, const Options& options);
+
+struct PeerResult {
+  std::string name;
+  std::string peer;  // e.g. "torch 1.13.0 cpu, 2 threads"
+  double ours = 0, theirs = 0;  // GFLOP/s
+  double ratio = 0;             // ours / theirs
+};
+// Runs the peer script on the cases; empty (with a note on stderr) when Python or torch is missing.
+std::vector<PeerResult> run_peers(const std::vector<PeerCase>& cases,
+                                  const std::vector<KernelResult>& ours, const Options& options,
+                                  std::string& note);
+
+// A whole training step (forward, backward, optimizer) of a model, timed like a kernel.
+struct TrainingStepResult {
+  std::string name;
+  int64_t batch = 0;
+  Timing timing;
+  double samples_per_second() const { return double(batch) / timing.median_s; }
+};
+// The hook for the trainer (samples/trainer): empty until a model's step is registered there.
+std::vector<TrainingStepResult> run_training_steps(const Device& device, const Options& options);
+
+// Helpers shared by the bench files.
+bool selected(const Options& options, const std::string& name);
+std::vector<float> random_values(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+
+}  // namespace vkt::bench

@@ -1,0 +1,142 @@
+// Timing (warm-up, calibration, medians) and the device's ceilings (bench_fma, bench_copy).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "bench.hpp"
+
+namespace vkt::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A 1-D grid of `invocations` in groups of `group`, folded into y past 65535 groups (the shaders
+// index with global_index() from shaders/common/index.glsl).
+std::array<uint32_t, 3> grid(uint64_t invocations, uint32_t group) {
+  uint64_t groups = std::max<uint64_t>(1, (invocations + group - 1) / group);
+  uint64_t x = std::min<uint64_t>(groups, 65535);
+  return {uint32_t(x), uint32_t((groups + x - 1) / x), 1};
+}
+
+}  // namespace
+
+bool selected(const Options& options, const std::string& name) {
+  return options.filter.empty() || name.find(options.filter) != std::string::npos;
+}
+
+std::vector<float> random_values(size_t n, uint64_t seed, float lo, float hi) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> values(n);
+  for (float& v : values) v = dist(rng);
+  return values;
+}
+
+Timing measure(const Device& device, const std::function<void()>& body, const Options& options) {
+  // Warm-up: pipelines are created and memory first touched here, not in a timed repetition.
+  body();
+  device.synchronize();
+  auto start = Clock::now();
+  body();
+  device.synchronize();
+  double once = std::max(seconds_since(start), 1e-7);
+  int inner = int(std::clamp(std::round(options.target_seconds / once), 1.0, 10000.0));
+
+  std::vector<double> samples;
+  for (int r = 0; r < options.repetitions; ++r) {
+    start = Clock::now();
+    for (int i = 0; i < inner; ++i) body();
+    device.synchronize();
+    samples.push_back(seconds_since(start) / inner);
+  }
+  std::sort(samples.begin(), samples.end());
+  Timing timing;
+  size_t n = samples.size();
+  timing.median_s = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+  timing.min_s = samples.front();
+  timing.max_s = samples.back();
+  timing.repetitions = int(n);
+  timing.inner = inner;
+  return timing;
+}
+
+Ceilings measure_ceilings(const Device& device, const Options& options) {
+  Ceilings ceilings;
+  Scheduler& scheduler = device.scheduler();
+
+  // Peak FMA: independent chains per invocation (enough to cover the FMA latency on every lane),
+  // a few workgroup sizes; the best variant is the ceiling.
+  const uint32_t invocations = options.quick ? 2048 : 32768;
+  const uint32_t iterations = options.quick ? 64 : 2048;
+  Tensor fma_out = Tensor::empty(device, {int64_t(invocations)});
+  for (uint32_t group : {64u, 256u}) {
+    for (auto [chains, unroll] : {std::pair{8u, 4u}, {16u, 1u}, {16u, 4u}, {32u, 1u}, {32u, 2u}}) {
+      struct {
+        uint32_t count, iterations;
+        float a, b, start;
+      } push{invocations, iterations, 1.0f, 1e-7f, 0.0f};
+      Kernel kernel{"bench_fma", {group, chains, unroll}};
+      Timing timing = measure(
+          device,
+          [&] { scheduler.dispatch(kernel, {out(fma_out)}, push, grid(invocations, group)); },
+          options);
+      double flops = 2.0 * chains * iterations * double(invocations);
+      std::string name = "fma_wg" + std::to_string(group) + "_chains" + std::to_string(chains) +
+                         "x" + std::to_string(unroll);
+      double gflops = flops / timing.median_s * 1e-9;
+      ceilings.samples.push_back({name, gflops, timing});
+      if (gflops > ceilings.fma_gflops) {
+        ceilings.fma_gflops = gflops;
+        ceilings.fma_kernel = name;
+      }
+    }
+  }
+
+  // Copy bandwidth: buffers far larger than the caches; bytes read + bytes written.
+  const int64_t floats = options.quick ? (int64_t(1) << 20) : (int64_t(1) << 25);  // 128 MiB
+  Tensor src = Tensor::full(device, {floats}, 1.0f);
+  Tensor dst = Tensor::zeros(device, {floats});
+  const double bytes = 2.0 * 4.0 * double(floats);
+  for (auto [group, per_invocation] : {std::pair{64u, 1u}, {256u, 1u}, {64u, 4u}, {256u, 4u}}) {
+    Kernel kernel{"bench_copy", {group, per_invocation}};
+    uint32_t vec4s = uint32_t(floats / 4);
+    uint32_t invocations = (vec4s + per_invocation - 1) / per_invocation;
+    Timing timing = measure(
+        device,
+        [&] { scheduler.dispatch(kernel, {in(src), out(dst)}, vec4s, grid(invocations, group)); },
+        options);
+    std::string name = "copy_vec4x" + std::to_string(per_invocation) + "_wg" + std::to_string(group);
+    double gbs = bytes / timing.median_s * 1e-9;
+    ceilings.samples.push_back({name, gbs, timing});
+    if (gbs > ceilings.copy_gbs) {
+      ceilings.copy_gbs = gbs;
+      ceilings.copy_kernel = name;
+    }
+  }
+  // vkCmdCopyBuffer, for comparison only: kernels are bounded by what a shader can move.
+  Timing transfer = measure(device, [&] { copy(src, dst); }, options);
+  ceilings.samples.push_back({"copy_transfer", bytes / transfer.median_s * 1e-9, transfer});
+  return ceilings;
+}
+
+void finish(KernelResult& result, const Ceilings& ceilings) {
+  double intensity = result.bytes > 0 ? result.flops / result.bytes : 1e30;
+  double memory_bound_gflops = intensity * ceilings.copy_gbs;
+  if (result.flops > 0 && ceilings.fma_gflops <= memory_bound_gflops) {
+    result.bound = "fma";
+    result.bound_value = ceilings.fma_gflops;
+    result.fraction = result.gflops() / ceilings.fma_gflops;
+  } else {
+    result.bound = "bytes";
+    result.bound_value = ceilings.copy_gbs;
+    result.fraction = result.gbs() / ceilings.copy_gbs;
+  }
+}
+
+}  // namespace vkt::bench
