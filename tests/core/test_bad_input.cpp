@@ -383,10 +383,14 @@ TEST_CASE("bad input: known gaps", "[.][known_gap]") {
   // overflow checks (signed overflow: undefined behaviour; UBSan aborts). Unsanitized,
   // (2^32, 2^32) wraps to 0 elements and a 4-byte tensor claiming that shape is returned.
   check_error("Tensor::empty with an overflowing shape",
-              [&] { Tensor::empty(device, {int64_t(1) << 32, int64_t(1) << 32}); },
+              [&] {
+                Tensor::empty(device, {int64_t(1) << 32, int64_t(1) << 32});
+              },
               {"Tensor::empty"});
   check_error("reshape with an overflowing shape",
-              [&] { Tensor::full(device, {4}, 1.0f).reshape({int64_t(1) << 62, 4, -1}); },
+              [&] {
+                Tensor::full(device, {4}, 1.0f).reshape({int64_t(1) << 62, 4, -1});
+              },
               {"reshape"});
   check_error("narrow with start + length overflowing",
               [&] { Tensor::full(device, {4}, 1.0f).narrow(INT64_MAX, 1); }, {"narrow"});

@@ -135,6 +135,37 @@ TEST_CASE("faults: out of device memory, then free, allocate and compute again",
   CHECK(device.validation_messages() == 0);
 }
 
+TEST_CASE("faults: exhausting the whole device heap, then recovering", "[core][faults]") {
+  // Without a memory_limit the allocator's limit is the largest heap. On a CPU device (lavapipe:
+  // 2 GiB of host memory, reserved but never touched by Tensor::empty) this is fast and safe; on a
+  // GPU it would take all of its memory from other programs, so it runs on CPU devices only.
+  Device device = testing::open_test_device();
+  if (device.info().type != "cpu") {
+    WARN("not a CPU device: the whole-heap exhaustion test is skipped");
+    return;
+  }
+  uint64_t heap = 0;
+  for (const MemoryHeapInfo& h : device.info().heaps) heap = std::max(heap, h.size);
+  const int64_t elements =
+      int64_t(std::min<uint64_t>(128ull << 20, device.info().max_storage_buffer_range) / 4);
+  std::vector<Tensor> held;
+  bool out_of_memory = false;
+  try {
+    for (uint64_t i = 0; i <= heap / uint64_t(elements * 4); ++i)
+      held.push_back(Tensor::empty(device, {elements}));
+  } catch (const Error& error) {
+    out_of_memory = error.out_of_memory();
+    CHECK_THAT(error.what(), Contains("out of device memory") || Contains("vkAllocateMemory"));
+  }
+  CHECK(out_of_memory);
+  CHECK(device.memory_reserved() <= heap);
+  CHECK(uint64_t(held.size() + 1) * uint64_t(elements * 4) > heap / 2);
+  held.clear();
+  Tensor x = Tensor::full(device, {1000}, 1.0f);
+  CHECK(sum(x).to_host()[0] == 1000.0f);
+  CHECK(device.validation_messages() == 0);
+}
+
 TEST_CASE("faults: a workgroup over the device limit is rejected at pipeline creation",
           "[core][faults]") {
   const Device& device = testing::test_device();
