@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   app.add_option("--label-smoothing", c.label_smoothing, "cross-entropy label smoothing")->check(CLI::Range(0.0, 1.0));
   app.add_option("--schedule", c.schedule, "none, cosine or step")->check(CLI::IsMember({"none", "cosine", "step"}));
   app.add_flag("--augment", c.augment, "random crops and flips on the GPU");
+  app.add_option("--rotation", c.rotation, "with --augment: random rotation in [-D, D] degrees")
+      ->option_text("DEGREES")->check(CLI::Range(0.0, 180.0));
   app.add_option("--early-stopping", c.early_stopping, "stop after PATIENCE epochs without improvement")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", c.seed, "seed for weights, dropout, shuffling and the split")->capture_default_str();

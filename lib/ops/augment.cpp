@@ -1,12 +1,16 @@
-// Random translation (crop of the zero-padded image) and horizontal flip on the GPU.
+// Random translation (crop of the zero-padded image), horizontal flip and small rotation on the
+// GPU.
+#include <sstream>
+
 #include "ops/launch.hpp"
 
 namespace vkt {
 
 using namespace detail;
 
-void augment_forward(const Tensor& x, const Tensor& step, const Tensor& y, const AugmentParams& params) {
-  const char* op = "augment";
+void augment_forward(const Tensor& x, const Tensor& step, const Tensor& y,
+                     const AugmentParams& params) {
+  const char* op = "augment_forward";
   require_dtype(x, DType::f32, op, "x");
   require_dtype(y, DType::f32, op, "y");
   require_dtype(step, DType::u32, op, "step");
@@ -15,11 +19,27 @@ void augment_forward(const Tensor& x, const Tensor& step, const Tensor& y, const
   VKT_REQUIRE(step.numel() == 1, op, "step must have one element, got " + shape_str(step.shape()));
   VKT_REQUIRE(!x.same_storage(y), op, "y must not alias x (pixels move)");
   VKT_REQUIRE(int64_t(params.pad) < x.size(2) && int64_t(params.pad) < x.size(3), op,
-              "pad " + std::to_string(params.pad) + " must be smaller than the image " + shape_str(x.shape()));
+              "pad " + std::to_string(params.pad) + " must be smaller than the image " +
+                  shape_str(x.shape()));
+  // Written as a negated range test so NaN fails it too.
+  if (!(params.max_rotation_degrees >= 0.0f && params.max_rotation_degrees <= 180.0f)) {
+    std::ostringstream value;
+    value << params.max_rotation_degrees;
+    throw_arg_error(op, "max_rotation_degrees must be in [0, 180], got " + value.str());
+  }
   struct {
     uint32_t n, channels, height, width, seed_lo, seed_hi, stream, pad, flip;
-  } push{uint32_t(x.size(0)), uint32_t(x.size(1)), uint32_t(x.size(2)), uint32_t(x.size(3)),
-         uint32_t(params.seed), uint32_t(params.seed >> 32), params.stream, params.pad, params.flip ? 1u : 0u};
+    float max_rotation;  // radians
+  } push{uint32_t(x.size(0)),
+         uint32_t(x.size(1)),
+         uint32_t(x.size(2)),
+         uint32_t(x.size(3)),
+         uint32_t(params.seed),
+         uint32_t(params.seed >> 32),
+         params.stream,
+         params.pad,
+         params.flip ? 1u : 0u,
+         float(double(params.max_rotation_degrees) * (3.14159265358979323846 / 180.0))};
   scheduler_of(x).dispatch({"augment", {kElementwiseGroup}}, {in(x), in(step), out(y)}, push,
                            grid_1d(x.numel()));
 }

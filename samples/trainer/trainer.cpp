@@ -70,7 +70,8 @@ nlohmann::json config_json(const TrainConfig& c) {
           {"label_smoothing", c.label_smoothing}, {"schedule", c.schedule},
           {"augment", c.augment},         {"early_stopping", c.early_stopping},
           {"seed", c.seed},               {"max_train", c.max_train},
-          {"validation", c.validation},   {"capture", c.capture}};
+          {"validation", c.validation},   {"capture", c.capture},
+          {"rotation", c.rotation}};
 }
 
 }  // namespace
@@ -78,6 +79,10 @@ nlohmann::json config_json(const TrainConfig& c) {
 Trainer::Trainer(TrainConfig config)
     : config_(std::move(config)), device_(Device::open({.select = config_.device})) {
   require(config_.epochs >= 1, "epochs must be at least 1");
+  require(config_.rotation >= 0 && config_.rotation <= 180,
+          "rotation must be in [0, 180] degrees, got " + std::to_string(config_.rotation));
+  require(config_.rotation == 0 || config_.augment,
+          "rotation needs augment (it is part of the augmentation)");
   // Data: a seeded validation split of the training set, normalized with the training statistics.
   data::Dataset full = data::load_mnist_dir(config_.data_dir, true);
   std::tie(train_, validation_) = data::split(full, std::min(config_.validation, full.count - 1), config_.seed);
@@ -126,7 +131,9 @@ Trainer::~Trainer() = default;
 void Trainer::record_step() {
   Tensor input = images_;
   if (config_.augment) {
-    augment_forward(images_, augment_step_, augmented_, {.pad = 2, .flip = true, .seed = config_.seed, .stream = 1u << 20});
+    augment_forward(images_, augment_step_, augmented_,
+                    {.pad = 2, .flip = true, .max_rotation_degrees = config_.rotation, .seed = config_.seed,
+                     .stream = 1u << 20});
     increment(augment_step_);
     input = augmented_;
   }

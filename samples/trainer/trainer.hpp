@@ -29,6 +29,7 @@ struct TrainConfig {
   float label_smoothing = 0;
   std::string schedule = "none";   // none, cosine, step
   bool augment = false;            // random crop (pad 2) and horizontal flip on the GPU
+  float rotation = 0;              // with augment: random rotation in [-rotation, rotation] degrees
   int early_stopping = 0;          // patience in epochs (0: off)
   uint64_t seed = 1;
   std::string device;              // index or name substring
