@@ -20,12 +20,13 @@ namespace vkt::bench {
 struct Options {
   bool quick = false;   // tiny sizes, few repetitions: the ctest smoke run
   bool large = false;   // also matmul 2048 and 4096
-  bool peers = false;   // run bench/peers/*.py (PyTorch on the CPU) on the same shapes
+  bool peers = false;   // run bench/peers/torch_peer.py on the same shapes
   int repetitions = 7;  // medians over this many
   double target_seconds = 0.25;  // of one repetition
   std::string filter;   // substring of kernel names to run (empty: all)
   std::string python = "/usr/bin/python3";
-  std::string peer_script;  // bench/peers/torch_cpu.py
+  std::string peer_script;  // bench/peers/torch_peer.py
+  std::string peer_device = "cpu";  // or "cuda"
   int peer_threads = 0;     // 0: the CPUs this process may run on
 };
 
@@ -89,25 +90,46 @@ struct KernelRun {
 KernelRun run_kernels(const Device& device, const Options& options);
 
 struct PeerResult {
-  std::string name;
+  std::string name;  // a kernel's name, or a training step's with " vs eager" / " vs graphs"
   std::string peer;  // e.g. "torch 1.13.0 cpu, 2 threads"
-  double ours = 0, theirs = 0;  // GFLOP/s
-  double ratio = 0;             // ours / theirs
+  std::string unit;  // "GFLOP/s" or "images/s"
+  double ours = 0, theirs = 0;
+  double ratio = 0;  // ours / theirs
 };
-// Runs the peer script on the cases; empty (with a note on stderr) when Python or torch is missing.
-std::vector<PeerResult> run_peers(const std::vector<PeerCase>& cases,
-                                  const std::vector<KernelResult>& ours, const Options& options,
-                                  std::string& note);
 
-// A whole training step (forward, backward, optimizer) of a model, timed like a kernel.
-struct TrainingStepResult {
-  std::string name;
+
+// A whole training step (forward, cross-entropy, backward, optimizer) of a sample model; the peer
+// script builds the same model from these fields (bench/peers/torch_peer.py).
+struct TrainingStepCase {
+  std::string name;   // "train_cnn_b128"
+  std::string model;  // "cnn" or "mlp" (samples/trainer/models.cpp)
+  std::string optimizer;  // "adam" or "sgd"
+  double lr = 0, momentum = 0;
+  float dropout = 0, input_dropout = 0;
+  std::vector<int64_t> conv_channels;
+  int convs_per_block = 1;
   int64_t batch = 0;
-  Timing timing;
-  double samples_per_second() const { return double(batch) / timing.median_s; }
 };
-// The hook for the trainer (samples/trainer): empty until a model's step is registered there.
-std::vector<TrainingStepResult> run_training_steps(const Device& device, const Options& options);
+struct TrainingStepResult {
+  TrainingStepCase config;
+  Timing eager, replay;                     // per step
+  double eager_host_s = 0, replay_host_s = 0;  // host CPU time per step (median)
+  uint64_t dispatches = 0, barriers = 0;    // of the captured step
+  double eager_images_per_s() const { return double(config.batch) / eager.median_s; }
+  double replay_images_per_s() const { return double(config.batch) / replay.median_s; }
+};
+std::vector<TrainingStepCase> training_step_cases(const Options& options);
+std::vector<TrainingStepResult> run_training_steps(const Device& device,
+                                                   const std::vector<TrainingStepCase>& cases,
+                                                   const Options& options);
+
+// Runs the peer script on the kernel cases and training steps; empty (with `note` saying why) when
+// Python or torch is missing. Training steps compare our replayed step with theirs eager and, on
+// CUDA, replayed as a CUDA graph.
+std::vector<PeerResult> run_peers(const std::vector<PeerCase>& cases,
+                                  const std::vector<KernelResult>& ours,
+                                  const std::vector<TrainingStepResult>& steps,
+                                  const Options& options, std::string& note);
 
 // Helpers shared by the bench files.
 bool selected(const Options& options, const std::string& name);

@@ -1,6 +1,6 @@
 // vktrain-bench: measures the device's ceilings (peak FMA rate, copy bandwidth), times vktrain's
 // kernels and reports each as GFLOP/s or GB/s and as the fraction of the roofline bound it reaches,
-// optionally next to PyTorch on the CPU for the same shapes (--peers). A table goes to stdout;
+// optionally next to PyTorch (CPU or CUDA) for the same shapes (--peers). A table goes to stdout;
 // --json FILE writes the same figures for scripts. See docs/performance.md.
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -70,15 +70,23 @@ void print_table(const DeviceInfo& info, const Ceilings& ceilings,
   }
   if (!peer_note.empty()) std::printf("\n%s\n", peer_note.c_str());
   if (!peers.empty()) {
-    std::printf("%-46s %10s %10s %8s\n", "peer case (GFLOP/s)", "ours", "theirs", "ratio");
+    std::printf("%-46s %10s %10s %8s %9s\n", "peer case", "ours", "theirs", "ratio", "unit");
     for (const PeerResult& p : peers)
-      std::printf("%-46s %10.2f %10.2f %8.3f\n", p.name.c_str(), p.ours, p.theirs, p.ratio);
+      std::printf("%-46s %10.2f %10.2f %8.3f %9s\n", p.name.c_str(), p.ours, p.theirs, p.ratio,
+                  p.unit.c_str());
   }
   if (!steps.empty()) {
-    std::printf("\n%-46s %10s %12s\n", "training step", "ms", "samples/s");
-    for (const auto& s : steps)
-      std::printf("%-46s %10.3f %12.1f\n", s.name.c_str(), s.timing.median_s * 1e3,
-                  s.samples_per_second());
+    std::printf("\n%-22s %11s %11s %11s %11s %7s %7s %10s\n", "training step", "eager ms",
+                "replay ms", "eager img/s", "replay img/s", "host ms", "host %", "disp/barr");
+    for (const auto& s : steps) {
+      double host_fraction = s.replay_host_s / s.replay.median_s;
+      std::printf("%-22s %11.3f %11.3f %11.1f %11.1f %7.3f %6.1f%% %5llu/%llu\n",
+                  s.config.name.c_str(), s.eager.median_s * 1e3, s.replay.median_s * 1e3,
+                  s.eager_images_per_s(), s.replay_images_per_s(), s.replay_host_s * 1e3,
+                  100 * host_fraction, static_cast<unsigned long long>(s.dispatches),
+                  static_cast<unsigned long long>(s.barriers));
+    }
+    std::printf("(host ms: CPU time of the calling thread per replayed step; host %%: of the step)\n");
   }
 }
 
@@ -114,14 +122,22 @@ nlohmann::json report_json(const DeviceInfo& info, const Ceilings& ceilings,
   }
   report["training_steps"] = nlohmann::json::array();
   for (const auto& s : steps)
-    report["training_steps"].push_back({{"name", s.name},
-                                        {"batch", s.batch},
-                                        {"samples_per_second", s.samples_per_second()},
-                                        {"timing", timing_json(s.timing)}});
+    report["training_steps"].push_back({{"name", s.config.name},
+                                        {"model", s.config.model},
+                                        {"batch", s.config.batch},
+                                        {"eager_images_per_s", s.eager_images_per_s()},
+                                        {"replay_images_per_s", s.replay_images_per_s()},
+                                        {"host_ms_per_step", s.replay_host_s * 1e3},
+                                        {"eager_host_ms_per_step", s.eager_host_s * 1e3},
+                                        {"dispatches", s.dispatches},
+                                        {"barriers", s.barriers},
+                                        {"eager_timing", timing_json(s.eager)},
+                                        {"replay_timing", timing_json(s.replay)}});
   report["peers"] = nlohmann::json::array();
   for (const PeerResult& p : peers)
     report["peers"].push_back({{"name", p.name},
                                {"peer", p.peer},
+                               {"unit", p.unit},
                                {"ours", p.ours},
                                {"theirs", p.theirs},
                                {"ratio", p.ratio}});
@@ -137,7 +153,7 @@ int main(int argc, char** argv) {
   std::string json_path, select;
   app.add_flag("--quick", options.quick, "tiny sizes and few repetitions (a smoke run)");
   app.add_flag("--large", options.large, "also matmul 2048 and 4096");
-  app.add_flag("--peers", options.peers, "time the same shapes with PyTorch on the CPU");
+  app.add_flag("--peers", options.peers, "time the same shapes with PyTorch (--peer-device)");
   app.add_option("--json", json_path, "write the results to this file as JSON");
   app.add_option("--filter", options.filter, "run only kernels whose name contains this");
   app.add_option("--repetitions", options.repetitions, "repetitions per kernel (median)")
@@ -145,7 +161,10 @@ int main(int argc, char** argv) {
   app.add_option("--target", options.target_seconds, "seconds per repetition")
       ->check(CLI::Range(1e-4, 60.0));
   app.add_option("--python", options.python, "the interpreter for --peers (needs torch)");
-  app.add_option("--peer-script", options.peer_script, "the peer script (bench/peers/torch_cpu.py)");
+  app.add_option("--peer-script", options.peer_script, "the peer script (bench/peers/torch_peer.py)");
+  app.add_option("--peer-device", options.peer_device, "where the peer runs: cpu or cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
   app.add_option("--peer-threads", options.peer_threads, "threads for the peer (default: CPUs)");
   app.add_option("--device", select, "index or name substring (default: VKTRAIN_DEVICE, or best)");
   CLI11_PARSE(app, argc, argv);
@@ -162,12 +181,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kernels...\n");
     KernelRun run = run_kernels(device, options);
     for (KernelResult& k : run.results) finish(k, ceilings);
-    std::vector<TrainingStepResult> steps = run_training_steps(device, options);
+    std::fprintf(stderr, "training steps...\n");
+    std::vector<TrainingStepResult> steps =
+        run_training_steps(device, training_step_cases(options), options);
     std::vector<PeerResult> peers;
     std::string peer_note;
     if (options.peers) {
       std::fprintf(stderr, "peers...\n");
-      peers = run_peers(run.peer_cases, run.results, options, peer_note);
+      peers = run_peers(run.peer_cases, run.results, steps, options, peer_note);
     }
     print_table(info, ceilings, run.results, peers, steps, peer_note);
     if (!json_path.empty()) {

@@ -1,5 +1,5 @@
 // Peers: the same matmul and conv2d shapes timed by another implementation in the same run
-// (bench/peers/torch_cpu.py: PyTorch on the CPU), so a ratio survives a noisy machine.
+// (bench/peers/torch_peer.py: PyTorch on the CPU or on CUDA), so a ratio survives a noisy machine.
 #include <sched.h>
 #include <unistd.h>
 
@@ -30,10 +30,11 @@ std::string shell_quote(const std::string& s) {
 }  // namespace
 
 std::vector<PeerResult> run_peers(const std::vector<PeerCase>& cases,
-                                  const std::vector<KernelResult>& ours, const Options& options,
-                                  std::string& note) {
+                                  const std::vector<KernelResult>& ours,
+                                  const std::vector<TrainingStepResult>& steps,
+                                  const Options& options, std::string& note) {
   namespace fs = std::filesystem;
-  if (cases.empty()) return {};
+  if (cases.empty() && steps.empty()) return {};
   if (!fs::exists(options.python)) {
     note = "peers skipped: no Python at " + options.python;
     return {};
@@ -44,6 +45,7 @@ std::vector<PeerResult> run_peers(const std::vector<PeerCase>& cases,
   }
 
   nlohmann::json spec;
+  spec["device"] = options.peer_device;
   spec["threads"] = options.peer_threads > 0 ? options.peer_threads : available_cpus();
   spec["repetitions"] = options.repetitions;
   spec["target_seconds"] = options.target_seconds;
@@ -58,6 +60,14 @@ std::vector<PeerResult> run_peers(const std::vector<PeerCase>& cases,
                 {"kernel", c.kernel}, {"pad", c.pad}});
     }
     spec["cases"].push_back(j);
+  }
+  for (const TrainingStepResult& step : steps) {
+    const TrainingStepCase& c = step.config;
+    spec["cases"].push_back({{"name", c.name}, {"kind", "train_step"}, {"model", c.model},
+                             {"optimizer", c.optimizer}, {"lr", c.lr}, {"momentum", c.momentum},
+                             {"dropout", c.dropout}, {"input_dropout", c.input_dropout},
+                             {"conv_channels", c.conv_channels},
+                             {"convs_per_block", c.convs_per_block}, {"batch", c.batch}});
   }
   fs::path spec_path = fs::temp_directory_path() /
                        ("vktrain-bench-peers-" + std::to_string(getpid()) + ".json");
@@ -92,13 +102,22 @@ std::vector<PeerResult> run_peers(const std::vector<PeerCase>& cases,
   }
   std::string peer = reply.value("peer", std::string("peer"));
   std::vector<PeerResult> results;
+  auto add = [&](std::string name, std::string unit, double ours_value, double theirs) {
+    PeerResult p{std::move(name), peer, std::move(unit), ours_value, theirs};
+    p.ratio = theirs > 0 ? ours_value / theirs : 0;
+    results.push_back(p);
+  };
   for (const auto& r : reply["results"]) {
     std::string name = r.at("name").get<std::string>();
-    for (const KernelResult& k : ours) {
-      if (k.name != name) continue;
-      PeerResult p{name, peer, k.gflops(), r.at("gflops").get<double>()};
-      p.ratio = p.theirs > 0 ? p.ours / p.theirs : 0;
-      results.push_back(p);
+    for (const KernelResult& k : ours)
+      if (k.name == name) add(name, "GFLOP/s", k.gflops(), r.at("gflops").get<double>());
+    for (const TrainingStepResult& s : steps) {
+      if (s.config.name != name) continue;
+      add(name + " vs eager", "images/s", s.replay_images_per_s(),
+          r.at("images_per_s").get<double>());
+      if (r.contains("graph_images_per_s"))
+        add(name + " vs graphs", "images/s", s.replay_images_per_s(),
+            r.at("graph_images_per_s").get<double>());
     }
   }
   note = "peer: " + peer;

@@ -1,18 +1,132 @@
-// The hook for whole training steps (forward, backward, optimizer update of a model).
+// Whole training steps of the sample models (samples/trainer/models.cpp): forward, cross-entropy,
+// backward and the optimizer update on one batch, as the trainer records them.
 //
-// The trainer (samples/trainer) is being written; when a model's step can be built from a library
-// call, time it here like a kernel — build the model and a batch, capture one step with
-// Scheduler::capture, then measure(device, [&] { scheduler.replay(step); }, options) — and push a
-// TrainingStepResult{name, batch, timing}. main.cpp prints them and writes "training_steps" in the
-// JSON (samples/s per step); nothing else needs to change.
+// Each (model, batch) is timed twice on the same model: eager (the step recorded and submitted
+// every time, as a program without capture runs) and replayed (recorded once by
+// train::StepCapture, then resubmitted). Host time per step is the calling thread's CPU time in
+// one call (median over calls): what the host spends recording or replaying, not waiting. The
+// replay's dispatch and barrier counts come from the captured sequence.
+#include <time.h>
+
+#include <algorithm>
+
 #include "bench.hpp"
+#include "models.hpp"
+#include "vktrain/optim.hpp"
+#include "vktrain/train.hpp"
 
 namespace vkt::bench {
 
-std::vector<TrainingStepResult> run_training_steps(const Device& device, const Options& options) {
-  (void)device;
-  (void)options;
-  return {};
+namespace {
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// Times `body` with measure() and also returns the median host CPU time of one call.
+std::pair<Timing, double> measure_with_host(const Device& device, const std::function<void()>& body,
+                                            const Options& options) {
+  std::vector<double> host;
+  Timing timing = measure(device, [&] {
+    double start = thread_cpu_seconds();
+    body();
+    host.push_back(thread_cpu_seconds() - start);
+  }, options);
+  return {timing, median(std::move(host))};
+}
+
+// The optimizers of the samples (samples/cnn.cpp, samples/mlp.cpp), without schedules or clipping.
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainingStepCase& c, const nn::Module& model) {
+  std::vector<optim::ParamRef> params;
+  for (const auto& [name, parameter] : model.named_parameters())
+    params.push_back({name, parameter.value(), parameter.grad()});
+  std::vector<optim::ParamGroup> groups{{params, {}, {}}};
+  if (c.optimizer == "adam")
+    return std::make_unique<optim::Adam>(groups, optim::AdamOptions{.lr = c.lr});
+  return std::make_unique<optim::SGD>(groups, optim::SGDOptions{.lr = c.lr, .momentum = c.momentum});
+}
+
+samples::ModelConfig model_config(const TrainingStepCase& c) {
+  samples::ModelConfig config;
+  config.kind = c.model;
+  config.dropout = c.dropout;
+  config.input_dropout = c.input_dropout;
+  config.conv_channels = c.conv_channels;
+  config.convs_per_block = c.convs_per_block;
+  return config;
+}
+
+TrainingStepResult run_case(const Device& device, const TrainingStepCase& c,
+                            const Options& options) {
+  nn::manual_seed(1);
+  std::shared_ptr<nn::Sequential> model =
+      samples::build_model(device, model_config(c), 1, 28, 28, 10);
+  model->train();
+  std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(c, *model);
+  Tensor images = Tensor::from_host(device, random_values(size_t(c.batch) * 784, 7, 0.0f, 1.0f),
+                                    {c.batch, 1, 28, 28});
+  std::vector<int32_t> host_labels(size_t(c.batch));
+  for (size_t i = 0; i < host_labels.size(); ++i) host_labels[i] = int32_t((i * 7 + 3) % 10);
+  Tensor labels = Tensor::from_host(device, std::span<const int32_t>(host_labels), {c.batch});
+
+  auto step = [&] {
+    optimizer->zero_grad();
+    nn::Variable logits = (*model)(nn::Variable(images));
+    nn::backward(nn::F::cross_entropy(logits, labels, {}));
+    optimizer->step();
+  };
+
+  TrainingStepResult result;
+  result.config = c;
+  std::tie(result.eager, result.eager_host_s) = measure_with_host(device, step, options);
+  train::StepCapture capture(device);
+  std::string signature =
+      train::step_signature(*model, {images.shape()}, optimizer->settings());
+  std::tie(result.replay, result.replay_host_s) =
+      measure_with_host(device, [&] { capture.run(signature, step); }, options);
+  if (const Sequence* sequence = capture.sequence()) {
+    result.dispatches = sequence->dispatches();
+    result.barriers = sequence->barriers();
+  }
+  return result;
+}
+
+}  // namespace
+
+std::vector<TrainingStepCase> training_step_cases(const Options& options) {
+  // As samples/cnn.cpp and samples/mlp.cpp configure them.
+  TrainingStepCase cnn{.model = "cnn", .optimizer = "adam", .lr = 2e-3, .dropout = 0.25f,
+                       .conv_channels = {32, 64}, .convs_per_block = 2};
+  TrainingStepCase mlp{.model = "mlp", .optimizer = "sgd", .lr = 0.05, .momentum = 0.9,
+                       .dropout = 0.5f, .input_dropout = 0.2f};
+  std::vector<TrainingStepCase> cases;
+  std::vector<int64_t> batches = options.quick ? std::vector<int64_t>{8}
+                                               : std::vector<int64_t>{32, 128, 512};
+  for (TrainingStepCase base : {cnn, mlp}) {
+    for (int64_t batch : batches) {
+      base.batch = batch;
+      base.name = "train_" + base.model + "_b" + std::to_string(batch);
+      if (selected(options, base.name)) cases.push_back(base);
+    }
+  }
+  return cases;
+}
+
+std::vector<TrainingStepResult> run_training_steps(const Device& device,
+                                                   const std::vector<TrainingStepCase>& cases,
+                                                   const Options& options) {
+  std::vector<TrainingStepResult> results;
+  for (const TrainingStepCase& c : cases) results.push_back(run_case(device, c, options));
+  return results;
 }
 
 }  // namespace vkt::bench

@@ -1,4 +1,7 @@
 // matmul: C = op(A) · op(B) [+ bias] [activation], batched; see shaders/matmul.comp for the tiling.
+#include <cstdio>
+#include <cstdlib>
+
 #include "ops/launch.hpp"
 
 namespace vkt {
@@ -11,8 +14,30 @@ struct Tiling {
   uint32_t bm, bn, bk, tm, tn;
 };
 
+// VKTRAIN_MATMUL_TILING=BM,BN,BK,TM,TN forces a tiling (for tuning: bench/tune_matmul.sh).
+std::optional<Tiling> forced_tiling(const DeviceInfo& info) {
+  const char* text = std::getenv("VKTRAIN_MATMUL_TILING");
+  if (!text || !*text) return std::nullopt;
+  Tiling t{};
+  char end = 0;
+  int fields = std::sscanf(text, "%u,%u,%u,%u,%u%c", &t.bm, &t.bn, &t.bk, &t.tm, &t.tn, &end);
+  bool valid = fields == 5 && t.tm > 0 && t.tn > 0 && t.bk > 0 && t.bm % t.tm == 0 &&
+               t.bn % t.tn == 0;
+  uint64_t threads = valid ? uint64_t(t.bm / t.tm) * (t.bn / t.tn) : 0;
+  uint64_t shared = uint64_t(t.bk) * (t.bm + t.bn) * 4;
+  VKT_REQUIRE(valid && threads >= 1 && threads <= info.max_workgroup_invocations &&
+                  shared <= info.max_shared_memory,
+              "matmul", std::string("VKTRAIN_MATMUL_TILING='") + text +
+                            "': expected BM,BN,BK,TM,TN with TM | BM, TN | BN, (BM/TM)(BN/TN) <= " +
+                            std::to_string(info.max_workgroup_invocations) +
+                            " invocations and BK(BM+BN)*4 <= " +
+                            std::to_string(info.max_shared_memory) + " bytes of shared memory");
+  return t;
+}
+
 // Per-device tile choice: 64x64 tiles of 4x4 per invocation where 256 invocations fit, else 32x32.
 Tiling choose_tiling(const DeviceInfo& info) {
+  if (std::optional<Tiling> forced = forced_tiling(info)) return *forced;
   if (info.max_workgroup_invocations >= 256 && info.max_shared_memory >= 16 * 1024)
     return {64, 64, 16, 4, 4};
   return {32, 32, 16, 4, 4};

@@ -35,10 +35,18 @@ std::shared_ptr<nn::Sequential> cnn(const Device& device, const ModelConfig& c, 
   if (c.input_noise > 0) model->add(std::make_shared<nn::GaussianNoise>(device, c.input_noise));
   const Conv2dParams same{.pad_h = 1, .pad_w = 1};
   int64_t in = channels;
-  for (int64_t out : {32, 64}) {
-    model->add(std::make_shared<nn::Conv2d>(device, in, out, 3, same, /*bias=*/!c.batchnorm));
-    if (c.batchnorm) model->add(std::make_shared<nn::BatchNorm2d>(device, out));
-    model->add(std::make_shared<nn::ReLU>());
+  if (c.conv_channels.empty() || c.convs_per_block < 1 || c.cnn_hidden < 1)
+    throw Error("build_model: the cnn needs at least one conv block, one conv per block and a hidden width");
+  for (int64_t out : c.conv_channels) {
+    if (out < 1 || height < 2 || width < 2)
+      throw Error("build_model: a conv block of " + std::to_string(out) + " channels on a " +
+                  std::to_string(height) + "x" + std::to_string(width) + " map (needs >= 1 channel, 2x2)");
+    for (int conv = 0; conv < c.convs_per_block; ++conv) {
+      model->add(std::make_shared<nn::Conv2d>(device, conv == 0 ? in : out, out, 3, same,
+                                              /*bias=*/!c.batchnorm));
+      if (c.batchnorm) model->add(std::make_shared<nn::BatchNorm2d>(device, out));
+      model->add(std::make_shared<nn::ReLU>());
+    }
     model->add(std::make_shared<nn::MaxPool2d>(2));
     in = out;
     height /= 2;
@@ -46,10 +54,10 @@ std::shared_ptr<nn::Sequential> cnn(const Device& device, const ModelConfig& c, 
   }
   model->add(std::make_shared<nn::Flatten>());
   if (dropout > 0) model->add(std::make_shared<nn::Dropout>(device, dropout));
-  model->add(std::make_shared<nn::Linear>(device, in * height * width, 128));
+  model->add(std::make_shared<nn::Linear>(device, in * height * width, c.cnn_hidden));
   model->add(std::make_shared<nn::ReLU>());
   if (dropout > 0) model->add(std::make_shared<nn::Dropout>(device, dropout));
-  model->add(std::make_shared<nn::Linear>(device, 128, classes));
+  model->add(std::make_shared<nn::Linear>(device, c.cnn_hidden, classes));
   return model;
 }
 
