@@ -6,6 +6,7 @@
 // Layouts: row-major and contiguous; activations are (N, C, H, W).
 #pragma once
 
+#include "vktrain/ops/kernel.hpp"
 #include "vktrain/tensor.hpp"
 
 // The op families, one header each (the registry: adding a family adds one line here).
@@ -75,6 +76,7 @@ struct MatmulOptions {
   bool transpose_b = false;  // use Bᵀ: B is stored (N, K)
   bool accumulate = false;   // C += op(A)·op(B) instead of C = ...
   Activation activation = Activation::none;  // applied after the bias
+  KernelChoice kernel;  // which kernel runs (vktrain/ops/kernel.hpp); results do not depend on it
 };
 // C (M, N) = op(A) · op(B) [+ bias (N,)]. Batched when A or B is 3-D: (batch, ., .); a 2-D operand
 // broadcasts over the batch.

@@ -2,6 +2,7 @@
 // shaders/conv2d_wgrad.comp for backward-weight) and a per-channel reduction for the bias gradient.
 #include <algorithm>
 
+#include "ops/kernel_choice.hpp"
 #include "ops/launch.hpp"
 
 namespace vkt {
@@ -125,8 +126,15 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
   int64_t gemm_m = g.batch * dst_h * dst_w;
   int64_t gemm_n = dst_channels / g.groups;
   int64_t gemm_k = src_channels / g.groups * g.taps();
-  Tiling t = choose_tiling(src.device().info(), gemm_m, gemm_n);
-  VKT_REQUIRE(valid_tiling(t), kOp, "internal: tiling breaks the shader's load invariants");
+  const DeviceInfo& info = src.device().info();
+  KernelChoice choice =
+      resolve_kernel(kOp, "VKTRAIN_CONV2D_KERNEL", info, p.kernel, gemm_n, gemm_m);
+  bool subgroup = choice.kind == KernelChoice::Kind::subgroup;
+  // The subgroup kernel's tile in Tiling's terms (for the grid): bm positions by bn channels.
+  Tiling t = subgroup ? Tiling{info.subgroup_size * choice.columns, choice.rows, 1, 1, 1}
+                      : choose_tiling(info, gemm_m, gemm_n);
+  VKT_REQUIRE(subgroup || valid_tiling(t), kOp,
+              "internal: tiling breaks the shader's load invariants");
   GemmPush push{uint32_t(src_channels),
                 uint32_t(src_h),
                 uint32_t(src_w),
@@ -147,7 +155,10 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
                 uint32_t(t.bk / g.taps()),
                 uint32_t(t.bk % g.taps() / g.kernel_w),
                 uint32_t(t.bk % g.kernel_w)};
-  Kernel kernel{"conv2d", {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, mode, bias.defined()}};
+  Kernel kernel = subgroup ? Kernel{"conv2d_subgroup", {info.subgroup_size, choice.rows,
+                                                         choice.columns, mode, bias.defined()}}
+                           : Kernel{"conv2d", {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, mode,
+                                               bias.defined()}};
   scheduler_of(src).dispatch(kernel,
                              {in(src), in(weight), out(dst), in(bias.defined() ? bias : src)}, push,
                              gemm_grid(src.device(), gemm_m, gemm_n, t, g.groups));

@@ -1,7 +1,10 @@
-// matmul: C = op(A) · op(B) [+ bias] [activation], batched; see shaders/matmul.comp for the tiling.
+// matmul: C = op(A) · op(B) [+ bias] [activation], batched: shaders/matmul.comp (shared-memory
+// tiles, GPUs) or shaders/matmul_subgroup.comp (register tiles and subgroup broadcasts, CPU devices).
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
+#include "ops/kernel_choice.hpp"
 #include "ops/launch.hpp"
 
 namespace vkt {
@@ -91,11 +94,9 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
     if (!options.accumulate) c.fill(0.0f);
     return;
   }
-  Tiling t = choose_tiling(a.device().info());
-  uint32_t threads = (t.bm / t.tm) * (t.bn / t.tn);
-  Kernel kernel{"matmul",
-                {threads, t.bm, t.bn, t.bk, t.tm, t.tn, options.transpose_a, options.transpose_b,
-                 bias.defined(), uint32_t(options.activation), options.accumulate}};
+  const DeviceInfo& info = a.device().info();
+  KernelChoice choice =
+      resolve_kernel("matmul", "VKTRAIN_MATMUL_KERNEL", info, options.kernel, m, n);
   struct {
     uint32_t m, n, k, stride_a, stride_b, stride_c;
   } push{uint32_t(m),
@@ -104,8 +105,29 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
          a.dim() == 3 ? uint32_t(m * k) : 0u,
          b.dim() == 3 ? uint32_t(k * n) : 0u,
          uint32_t(m * n)};
-  std::array<uint32_t, 3> groups{uint32_t((n + t.bn - 1) / t.bn), uint32_t((m + t.bm - 1) / t.bm),
-                                 uint32_t(batch)};
+  Kernel kernel;
+  std::array<uint32_t, 3> groups{};
+  if (choice.kind == KernelChoice::Kind::subgroup) {
+    uint32_t lanes = info.subgroup_size, tile_n = lanes * choice.columns;
+    kernel = Kernel{"matmul_subgroup",
+                    {lanes, choice.rows, choice.columns, options.transpose_a, options.transpose_b,
+                     bias.defined(), uint32_t(options.activation), options.accumulate}};
+    groups = {uint32_t((n + tile_n - 1) / tile_n), uint32_t((m + choice.rows - 1) / choice.rows),
+              uint32_t(batch)};
+  } else {
+    Tiling t = choose_tiling(info);
+    uint32_t threads = (t.bm / t.tm) * (t.bn / t.tn);
+    kernel = Kernel{"matmul",
+                    {threads, t.bm, t.bn, t.bk, t.tm, t.tn, options.transpose_a,
+                     options.transpose_b, bias.defined(), uint32_t(options.activation),
+                     options.accumulate}};
+    groups = {uint32_t((n + t.bn - 1) / t.bn), uint32_t((m + t.bm - 1) / t.bm), uint32_t(batch)};
+  }
+  VKT_REQUIRE(groups[0] <= info.max_workgroup_count[0] && groups[1] <= info.max_workgroup_count[1] &&
+                  groups[2] <= info.max_workgroup_count[2],
+              "matmul", "problem too large for one dispatch: C " + shape_str(c.shape()) + " needs " +
+                            std::to_string(groups[0]) + " x " + std::to_string(groups[1]) + " x " +
+                            std::to_string(groups[2]) + " workgroups");
   Access c_access = options.accumulate ? Access::read_write : Access::write;
   scheduler_of(a).dispatch(kernel, {in(a), in(b), {c, c_access}, in(bias.defined() ? bias : a)},
                            push, groups);

@@ -107,28 +107,59 @@ Inputs random_inputs(Context& ctx, const Problem& pr) {
           ctx.uniform(size_t(shape_numel(pr.w_shape()))), ctx.uniform(size_t(pr.out_channels))};
 }
 
+std::string kernel_label(const std::string& label, const NamedKernel& k) {
+  return label.empty() ? k.name : label + "_" + k.name;
+}
+
+// Through every kernel: each against the reference, and bit for bit against the tiled one.
 void check_forward(Context& ctx, const std::string& label, const Problem& pr) {
   Inputs in = random_inputs(ctx, pr);
-  Tensor y = ctx.poisoned(pr.y_shape());
+  Tensor x = ctx.upload(in.x, pr.x_shape()), w = ctx.upload(in.w, pr.w_shape());
   Tensor bias = pr.bias ? ctx.upload(in.b, {pr.out_channels}) : Tensor{};
-  conv2d_forward(ctx.upload(in.x, pr.x_shape()), ctx.upload(in.w, pr.w_shape()), bias, pr.params,
-                 y);
   auto ref = reference_forward(pr, to_double(in.x), to_double(in.w), to_double(in.b));
-  ctx.check(label, pr.text(), y.to_host(), ref, kTolerance);
+  std::vector<float> tiled;
+  for (const NamedKernel& kernel : kGemmKernels) {
+    Conv2dParams params = pr.params;
+    params.kernel = kernel.choice;
+    Tensor y = ctx.poisoned(pr.y_shape());
+    conv2d_forward(x, w, bias, params, y);
+    std::vector<float> result = y.to_host();
+    ctx.check(kernel_label(label, kernel), pr.text(), result, ref, kTolerance);
+    if (tiled.empty())
+      tiled = result;
+    else
+      ctx.check_equal(kernel_label(label, kernel) + "_bitwise_tiled", pr.text(), bits(result),
+                      bits(tiled));
+  }
 }
 
 void check_backward(Context& ctx, const std::string& label, const Problem& pr) {
   Inputs in = random_inputs(ctx, pr);
   std::vector<float> dy = ctx.uniform(size_t(shape_numel(pr.y_shape())));
-  Tensor dx = ctx.poisoned(pr.x_shape()), dw = ctx.poisoned(pr.w_shape());
-  Tensor db = ctx.poisoned({pr.out_channels});
-  conv2d_backward(ctx.upload(dy, pr.y_shape()), ctx.upload(in.x, pr.x_shape()),
-                  ctx.upload(in.w, pr.w_shape()), pr.params, dx, dw, db);
+  Tensor tdy = ctx.upload(dy, pr.y_shape()), x = ctx.upload(in.x, pr.x_shape());
+  Tensor w = ctx.upload(in.w, pr.w_shape());
   Gradients ref = reference_backward(pr, to_double(dy), to_double(in.x), to_double(in.w));
   std::string prefix = label.empty() ? "" : label + "_";
-  ctx.check(prefix + "dx", pr.text(), dx.to_host(), ref.dx, kTolerance);
-  ctx.check(prefix + "dweight", pr.text(), dw.to_host(), ref.dw, kTolerance);
-  ctx.check(prefix + "dbias", pr.text(), db.to_host(), ref.db, kTolerance);
+  std::vector<float> tiled_dx, tiled_dw;
+  for (const NamedKernel& kernel : kGemmKernels) {
+    Conv2dParams params = pr.params;
+    params.kernel = kernel.choice;
+    Tensor dx = ctx.poisoned(pr.x_shape()), dw = ctx.poisoned(pr.w_shape());
+    Tensor db = ctx.poisoned({pr.out_channels});
+    conv2d_backward(tdy, x, w, params, dx, dw, db);
+    std::vector<float> host_dx = dx.to_host(), host_dw = dw.to_host();
+    std::string name = prefix + kernel.name;
+    ctx.check(name + "_dx", pr.text(), host_dx, ref.dx, kTolerance);
+    ctx.check(name + "_dweight", pr.text(), host_dw, ref.dw, kTolerance);
+    ctx.check(name + "_dbias", pr.text(), db.to_host(), ref.db, kTolerance);
+    if (tiled_dx.empty()) {
+      tiled_dx = host_dx;
+      tiled_dw = host_dw;
+    } else {
+      ctx.check_equal(name + "_dx_bitwise_tiled", pr.text(), bits(host_dx), bits(tiled_dx));
+      ctx.check_equal(name + "_dweight_bitwise_tiled", pr.text(), bits(host_dw), bits(tiled_dw));
+    }
+  }
 }
 
 // Finite differences of L = Σ conv2d(x, w, b)·dy in x, w and b, against the reference backward.

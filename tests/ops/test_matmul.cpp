@@ -1,5 +1,7 @@
 // matmul: all transpose combinations, odd and degenerate shapes, batching, broadcasting, bias and
-// activation epilogues, accumulation — against a float64 reference.
+// activation epilogues, accumulation — against a float64 reference, through every kernel
+// (shaders/matmul.comp "tiled", shaders/matmul_subgroup.comp "subgroup" with its chosen tile and
+// with a one-subgroup, one-column tile), which must also agree bit for bit.
 #include <algorithm>
 
 #include "conformance.hpp"
@@ -32,6 +34,10 @@ std::vector<double> reference(const std::vector<float>& a, const std::vector<flo
   return c;
 }
 
+std::string kernel_label(const std::string& label, const NamedKernel& k) {
+  return label.empty() ? k.name : label + "/" + k.name;
+}
+
 void run(Context& ctx, const std::string& label, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
          int64_t batch = 0, bool broadcast_b = false) {
   bool batched = batch > 0;
@@ -43,10 +49,21 @@ void run(Context& ctx, const std::string& label, int64_t m, int64_t n, int64_t k
   std::vector<float> a = ctx.uniform(size_t(shape_numel(sa)));
   std::vector<float> b = ctx.uniform(size_t(shape_numel(sb)));
   Shape sc = batched ? Shape{batch, m, n} : Shape{m, n};
-  Tensor c = ctx.poisoned(sc);
-  matmul_into(ctx.upload(a, sa), ctx.upload(b, sb), c, {.transpose_a = ta, .transpose_b = tb});
   auto ref = reference(a, b, count, batched, batched && !broadcast_b, m, n, k, ta, tb);
-  ctx.check(label, shapes({sa, sb}), c.to_host(), ref, kTolerance);
+  Tensor ta_tensor = ctx.upload(a, sa), tb_tensor = ctx.upload(b, sb);
+  std::vector<float> tiled;
+  for (const NamedKernel& kernel : kGemmKernels) {
+    Tensor c = ctx.poisoned(sc);
+    matmul_into(ta_tensor, tb_tensor, c,
+                {.transpose_a = ta, .transpose_b = tb, .kernel = kernel.choice});
+    std::vector<float> result = c.to_host();
+    ctx.check(kernel_label(label, kernel), shapes({sa, sb}), result, ref, kTolerance);
+    if (tiled.empty())
+      tiled = result;
+    else
+      ctx.check_equal(kernel_label(label, kernel) + " = tiled, bitwise", shapes({sa, sb}),
+                      bits(result), bits(tiled));
+  }
 }
 
 }  // namespace
@@ -73,16 +90,19 @@ VKT_CASE("matmul", "bias_relu_epilogue") {
   std::vector<float> a = ctx.uniform(size_t(m * k)), w = ctx.uniform(size_t(n * k));
   std::vector<float> bias = ctx.uniform(size_t(n));
   // The Linear layer's forward: y = relu(x · Wᵀ + b), W stored (out, in).
-  Tensor y = ctx.poisoned({m, n});
-  matmul_into(ctx.upload(a, {m, k}), ctx.upload(w, {n, k}), y,
-              {.transpose_b = true, .activation = Activation::relu}, ctx.upload(bias, {n}));
   auto ref = reference(a, w, 1, false, false, m, n, k, false, true);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
       double& v = ref[size_t(i * n + j)];
       v = std::max(0.0, v + bias[size_t(j)]);
     }
-  ctx.check("", shapes({{m, k}, {n, k}, {n}}), y.to_host(), ref, kTolerance);
+  for (const NamedKernel& kernel : kGemmKernels) {
+    Tensor y = ctx.poisoned({m, n});
+    matmul_into(ctx.upload(a, {m, k}), ctx.upload(w, {n, k}), y,
+                {.transpose_b = true, .activation = Activation::relu, .kernel = kernel.choice},
+                ctx.upload(bias, {n}));
+    ctx.check(kernel.name, shapes({{m, k}, {n, k}, {n}}), y.to_host(), ref, kTolerance);
+  }
 }
 
 VKT_CASE("matmul", "accumulate") {
@@ -90,13 +110,16 @@ VKT_CASE("matmul", "accumulate") {
   const int64_t m = 24, n = 9, k = 50;
   std::vector<float> dy = ctx.uniform(size_t(k * m)), x = ctx.uniform(size_t(k * n));
   std::vector<float> initial = ctx.uniform(size_t(m * n));
-  Tensor grad = ctx.upload(initial, {m, n});
   Tensor tdy = ctx.upload(dy, {k, m}), tx = ctx.upload(x, {k, n});
-  matmul_into(tdy, tx, grad, {.transpose_a = true, .accumulate = true});
-  matmul_into(tdy, tx, grad, {.transpose_a = true, .accumulate = true});
   auto ref = reference(dy, x, 1, false, false, m, n, k, true, false);
   for (size_t i = 0; i < ref.size(); ++i) ref[i] = initial[i] + 2 * ref[i];
-  ctx.check("", shapes({{k, m}, {k, n}}), grad.to_host(), ref, kTolerance);
+  for (const NamedKernel& kernel : kGemmKernels) {
+    Tensor grad = ctx.upload(initial, {m, n});
+    MatmulOptions options{.transpose_a = true, .accumulate = true, .kernel = kernel.choice};
+    matmul_into(tdy, tx, grad, options);
+    matmul_into(tdy, tx, grad, options);
+    ctx.check(kernel.name, shapes({{k, m}, {k, n}}), grad.to_host(), ref, kTolerance);
+  }
 }
 
 VKT_CASE("matmul", "bad_shapes") {

@@ -1,5 +1,7 @@
 #include "conformance.hpp"
 
+#include <cstring>
+
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -112,6 +114,12 @@ void Context::check(const std::string& label, const std::string& shape, std::spa
          << ", ref " << ref[worst] << ")";
     r.note = note.str();
   }
+}
+
+std::vector<uint32_t> bits(std::span<const float> values) {
+  std::vector<uint32_t> result(values.size());
+  if (!values.empty()) std::memcpy(result.data(), values.data(), values.size() * sizeof(float));
+  return result;
 }
 
 void Context::check_equal(const std::string& label, const std::string& shape,

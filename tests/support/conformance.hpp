@@ -27,6 +27,21 @@ struct Result {
   std::string note;  // why it failed, or what was measured
 };
 
+// The kernels the GEMM-shaped ops' cases run through (vktrain/ops/kernel.hpp): the tiled one, the
+// subgroup one with its chosen tile, and the subgroup one with its smallest tile (one subgroup of
+// rows, one column per lane), which puts an edge in every direction of most shapes.
+struct NamedKernel {
+  const char* name;
+  KernelChoice choice;
+};
+inline const NamedKernel kGemmKernels[] = {
+    {"tiled", {KernelChoice::Kind::tiled}},
+    {"subgroup", {KernelChoice::Kind::subgroup}},
+    {"subgroup_small", {KernelChoice::Kind::subgroup, 1, 1}}};
+
+// The bit patterns of float results, for check_equal: kernels that promise identical results.
+std::vector<uint32_t> bits(std::span<const float> values);
+
 class Context {
  public:
   Context(Device device, uint64_t seed, std::string op, std::string name);

@@ -3,11 +3,12 @@
 // Layouts: x (N, Cin, H, W), weight (Cout, Cin/groups, kH, kW), bias (Cout,), y (N, Cout, Ho, Wo),
 // all float32 and contiguous, with Ho = floor((H + 2·pad_h − dilation_h·(kH − 1) − 1) / stride_h +
 // 1) (likewise Wo). Channels split into `groups` independent convolutions (groups = Cin:
-// depthwise). Forward, backward-data and backward-weight are implicit GEMMs with shared-memory
-// tiles (no im2col buffer); the bias gradient is a per-channel reduction. Results are deterministic
+// depthwise). Forward, backward-data and backward-weight are implicit GEMMs (no im2col buffer), in
+// shared-memory tiles or in registers (vktrain/ops/kernel.hpp); the bias gradient is a per-channel reduction. Results are deterministic
 // run to run.
 #pragma once
 
+#include "vktrain/ops/kernel.hpp"
 #include "vktrain/tensor.hpp"
 
 namespace vkt {
@@ -17,6 +18,7 @@ struct Conv2dParams {
   int pad_h = 0, pad_w = 0;  // zero padding on each side
   int dilation_h = 1, dilation_w = 1;
   int groups = 1;
+  KernelChoice kernel;  // which kernels run (vktrain/ops/kernel.hpp); results do not depend on it
 };
 
 // (N, Cout, Ho, Wo) for x and weight of these shapes; throws (naming "conv2d") when they do not
