@@ -7,7 +7,7 @@
 // counted (validation_messages()) so tests can fail on any.
 //
 // Threading: a Device and the tensors on it belong to one thread at a time. Independent Devices
-// may be used from different threads.
+// may be used from different threads, and opened (or listed) from several threads at once.
 #pragma once
 
 #include <cstdint>

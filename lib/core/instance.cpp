@@ -68,10 +68,31 @@ bool has_instance_extension(const char* layer, const char* name) {
   return false;
 }
 
+// volk keeps one process-wide set of entry points. They are loaded once, from the first instance
+// and never rewritten, so a thread opening a device cannot change a pointer another thread is
+// calling through. That serves every later instance and device: the loader's vkGetInstanceProcAddr
+// returns, for core and device-level functions, its own trampolines, which dispatch on the handle
+// they are given rather than on the instance they were looked up in. Instance-extension functions
+// are the exception: they exist only for an instance that enabled the extension, so
+// VK_EXT_debug_utils (the only one vktrain uses) is loaded into each Instance (see create).
+void load_entry_points(VkInstance instance) {
+  static std::once_flag once;
+  std::call_once(once, [instance] { volkLoadInstance(instance); });
+}
+
+template <class Function>
+Function instance_function(VkInstance instance, const char* name) {
+  auto function = reinterpret_cast<Function>(vkGetInstanceProcAddr(instance, name));
+  if (!function)
+    throw Error(std::string("device: the Vulkan loader has no ") + name +
+                " although VK_EXT_debug_utils was enabled");
+  return function;
+}
+
 }  // namespace
 
 Instance::~Instance() {
-  if (messenger) vkDestroyDebugUtilsMessengerEXT(instance, messenger, nullptr);
+  if (messenger) destroy_messenger(instance, messenger, nullptr);
   if (instance) vkDestroyInstance(instance, nullptr);
 }
 
@@ -135,10 +156,14 @@ std::shared_ptr<Instance> Instance::create(bool validation) {
   info.ppEnabledExtensionNames = extensions.data();
   if (validation) info.pNext = sync_validation ? static_cast<void*>(&features) : &messenger_info;
   VKT_CHECK(vkCreateInstance(&info, nullptr, &result->instance));
-  volkLoadInstance(result->instance);
-  if (validation)
-    VKT_CHECK(vkCreateDebugUtilsMessengerEXT(result->instance, &messenger_info, nullptr,
-                                             &result->messenger));
+  load_entry_points(result->instance);
+  if (validation) {
+    auto create_messenger = instance_function<PFN_vkCreateDebugUtilsMessengerEXT>(
+        result->instance, "vkCreateDebugUtilsMessengerEXT");
+    result->destroy_messenger = instance_function<PFN_vkDestroyDebugUtilsMessengerEXT>(
+        result->instance, "vkDestroyDebugUtilsMessengerEXT");
+    VKT_CHECK(create_messenger(result->instance, &messenger_info, nullptr, &result->messenger));
+  }
   return result;
 }
 

@@ -21,6 +21,9 @@ class VulkanScheduler;
 struct Instance {
   VkInstance instance = VK_NULL_HANDLE;
   VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+  // This instance's own vkDestroyDebugUtilsMessengerEXT (validation only): volk's global one
+  // belongs to whichever instance it was loaded from, which may lack VK_EXT_debug_utils.
+  PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger = nullptr;
   bool validation = false;
   std::atomic<uint64_t> messages{0};
   std::mutex last_message_mutex;

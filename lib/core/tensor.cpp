@@ -1,5 +1,6 @@
 #include "vktrain/tensor.hpp"
 
+#include <cstdint>
 #include <cstring>
 
 #include "core/check.hpp"
@@ -29,10 +30,42 @@ const char* dtype_name(DType dtype) {
   return "?";
 }
 
-int64_t shape_numel(const Shape& shape) {
+namespace {
+
+// The product of `shape`'s dimensions, false when it does not fit in int64. A zero dimension makes
+// it 0 whatever the others are, so (0, 2^62, 4) is a valid empty shape.
+bool exact_numel(const Shape& shape, int64_t* numel) {
+  for (int64_t d : shape)
+    if (d == 0) {
+      *numel = 0;
+      return true;
+    }
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n)) return false;
+  *numel = n;
+  return true;
+}
+
+// The element count of a new shape (non-negative dimensions), checked so that it and its size in
+// bytes fit in int64: anything larger would wrap to a small tensor claiming the huge shape.
+int64_t checked_numel(const Shape& shape, DType dtype, const char* op) {
+  int64_t numel = 0;
+  VKT_REQUIRE(exact_numel(shape, &numel), op,
+              "shape " + shape_str(shape) + " has more than 2^63 - 1 elements");
+  VKT_REQUIRE(
+      numel <= INT64_MAX / int64_t(dtype_size(dtype)), op,
+      "shape " + shape_str(shape) + " of " + dtype_name(dtype) + " is more than 2^63 - 1 bytes");
+  return numel;
+}
+
+}  // namespace
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t numel = 0;
+  VKT_REQUIRE(exact_numel(shape, &numel), "shape_numel",
+              "shape " + shape_str(shape) + " has more than 2^63 - 1 elements");
+  return numel;
 }
 
 std::string shape_str(const Shape& shape) {
@@ -69,7 +102,7 @@ bool Tensor::same_storage(const Tensor& other) const {
 Tensor Tensor::empty(const Device& device, Shape shape, DType dtype) {
   for (int64_t d : shape)
     VKT_REQUIRE(d >= 0, "Tensor::empty", "negative dimension in shape " + shape_str(shape));
-  uint64_t bytes = uint64_t(shape_numel(shape)) * dtype_size(dtype);
+  uint64_t bytes = uint64_t(checked_numel(shape, dtype, "Tensor::empty")) * dtype_size(dtype);
   detail::DeviceState& state = device.state();
   std::shared_ptr<detail::Allocation> allocation;
   try {
@@ -99,9 +132,12 @@ namespace {
 
 template <class T>
 Tensor from_host_typed(const Device& device, std::span<const T> data, Shape shape, DType dtype) {
-  VKT_REQUIRE(int64_t(data.size()) == shape_numel(shape), "Tensor::from_host",
+  for (int64_t d : shape)
+    VKT_REQUIRE(d >= 0, "Tensor::from_host", "negative dimension in shape " + shape_str(shape));
+  int64_t numel = checked_numel(shape, dtype, "Tensor::from_host");
+  VKT_REQUIRE(int64_t(data.size()) == numel, "Tensor::from_host",
               std::to_string(data.size()) + " values given for shape " + shape_str(shape) +
-                  " (expected " + std::to_string(shape_numel(shape)) + ")");
+                  " (expected " + std::to_string(numel) + ")");
   Tensor tensor = Tensor::empty(device, std::move(shape), dtype);
   device.state().scheduler->upload(tensor, data.data(), data.size_bytes());
   return tensor;
@@ -158,16 +194,20 @@ void Tensor::upload_raw(std::span<const uint8_t> bytes) const {
 void Tensor::fill(float value) const { vkt::fill(*this, value); }
 
 Tensor Tensor::reshape(Shape shape) const {
-  int64_t inferred = -1, known = 1;
+  int64_t inferred = -1;
+  Shape given;  // the dimensions other than -1
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
       VKT_REQUIRE(inferred < 0, "reshape", "more than one -1 in " + shape_str(shape));
       inferred = int64_t(i);
     } else {
       VKT_REQUIRE(shape[i] >= 0, "reshape", "negative dimension in " + shape_str(shape));
-      known *= shape[i];
+      given.push_back(shape[i]);
     }
   }
+  int64_t known = 0;
+  VKT_REQUIRE(exact_numel(given, &known), "reshape",
+              "shape " + shape_str(shape) + " has more than 2^63 - 1 elements");
   if (inferred >= 0) {
     VKT_REQUIRE(known > 0 && numel() % known == 0, "reshape",
                 "cannot infer -1 in " + shape_str(shape) + " for " + shape_str(shape_));
@@ -181,8 +221,12 @@ Tensor Tensor::reshape(Shape shape) const {
 
 Tensor Tensor::narrow(int64_t start, int64_t length) const {
   VKT_REQUIRE(dim() >= 1, "narrow", "a 0-d tensor has no dimension 0");
-  VKT_REQUIRE(start >= 0 && length >= 0 && start + length <= shape_[0], "narrow",
-              "rows [" + std::to_string(start) + ", " + std::to_string(start + length) +
+  int64_t end = 0;
+  bool overflows = __builtin_add_overflow(start, length, &end);
+  VKT_REQUIRE(start >= 0 && length >= 0 && !overflows && end <= shape_[0], "narrow",
+              "rows [" + std::to_string(start) + ", " +
+                  (overflows ? std::to_string(start) + " + " + std::to_string(length)
+                             : std::to_string(end)) +
                   ") outside dimension 0 of " + shape_str(shape_));
   int64_t row = shape_numel(shape_) / std::max<int64_t>(shape_[0], 1);
   Shape shape = shape_;

@@ -102,6 +102,7 @@ std::pair<Dataset, Dataset> split(const Dataset& dataset, int64_t validation_cou
 }
 
 Dataset head(const Dataset& dataset, int64_t count) {
+  VKT_REQUIRE(count >= 0, "data::head", "count must be >= 0, got " + std::to_string(count));
   std::vector<int64_t> indices(size_t(std::min(count, dataset.count)));
   std::iota(indices.begin(), indices.end(), 0);
   return subset(dataset, indices);

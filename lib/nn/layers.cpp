@@ -131,6 +131,8 @@ std::string BatchNorm::extra_description() const {
 
 LayerNorm::LayerNorm(const Device& device, Shape normalized_shape, float eps, bool affine)
     : normalized_shape_(std::move(normalized_shape)), eps_(eps) {
+  // layer_norm checks eps too, but only at the first forward: report it where the mistake is made.
+  VKT_REQUIRE(eps >= 0.0f, "LayerNorm", "eps must be >= 0, got " + std::to_string(eps));
   if (affine) {
     weight_ = register_parameter("weight", Variable(Tensor::full(device, normalized_shape_, 1.0f), true));
     bias_ = register_parameter("bias", Variable(Tensor::zeros(device, normalized_shape_), true));
@@ -146,6 +148,7 @@ GroupNorm::GroupNorm(const Device& device, int64_t num_groups, int64_t num_chann
   VKT_REQUIRE(num_groups > 0 && num_channels % num_groups == 0, "GroupNorm",
               "num_channels " + std::to_string(num_channels) + " must be divisible by num_groups " +
                   std::to_string(num_groups));
+  VKT_REQUIRE(eps >= 0.0f, "GroupNorm", "eps must be >= 0, got " + std::to_string(eps));
   if (affine) {
     weight_ = register_parameter("weight", Variable(Tensor::full(device, {num_channels}, 1.0f), true));
     bias_ = register_parameter("bias", Variable(Tensor::zeros(device, {num_channels}), true));

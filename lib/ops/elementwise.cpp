@@ -5,8 +5,35 @@ namespace vkt {
 
 using namespace detail;
 
+namespace {
+
+// Errors name the op users called (add, not the kernel family "binary"); an op outside the enum
+// names the entry point it came through.
+const char* op_name(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::add: return "add";
+    case BinaryOp::sub: return "sub";
+    case BinaryOp::mul: return "mul";
+    case BinaryOp::div: return "div";
+  }
+  return "binary_into";
+}
+
+const char* op_name(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::scale: return "scale";
+    case UnaryOp::relu: return "relu";
+    case UnaryOp::add_scalar: return "add_scalar";
+    case UnaryOp::sign: return "sign";
+    case UnaryOp::clamp: return "clamp";
+  }
+  return "unary_into";
+}
+
+}  // namespace
+
 void binary_into(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  const char* name = "binary";
+  const char* name = op_name(op);
   VKT_REQUIRE(uint32_t(op) <= uint32_t(BinaryOp::div), name,
               "unknown binary op " + std::to_string(uint32_t(op)));
   require_dtype(a, DType::f32, name, "a");
@@ -43,13 +70,13 @@ void axpy(float alpha, const Tensor& x, const Tensor& y) {
 
 namespace {
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-  require_defined(a, "binary", "a");
+  require_defined(a, op_name(op), "a");
   Tensor result = Tensor::empty(a.device(), a.shape());
   binary_into(op, a, b, result);
   return result;
 }
 Tensor unary(UnaryOp op, const Tensor& x, float alpha, float beta = 0.0f) {
-  require_defined(x, "unary", "x");
+  require_defined(x, op_name(op), "x");
   Tensor result = Tensor::empty(x.device(), x.shape());
   unary_into(op, x, alpha, result, beta);
   return result;
@@ -70,8 +97,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out, float beta) {
-  // Errors name the op users called (sign, clamp) where it has its own name.
-  const char* name = op == UnaryOp::sign ? "sign" : op == UnaryOp::clamp ? "clamp" : "unary";
+  const char* name = op_name(op);
   VKT_REQUIRE(uint32_t(op) <= uint32_t(UnaryOp::clamp), name,
               "unknown unary op " + std::to_string(uint32_t(op)));
   require_dtype(x, DType::f32, name, "x");

@@ -32,7 +32,7 @@ VKT_CASE("binary", "add_sub_mul_div") {
                   [&] {
                     (void)add(ta, ctx.poisoned({7, 33}));
                   },
-                  {"binary", "(7, 33, 5)", "(7, 33)"});
+                  {"add:", "(7, 33, 5)", "(7, 33)"});
 }
 
 VKT_CASE("unary", "scale_relu_add_scalar") {
