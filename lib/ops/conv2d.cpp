@@ -164,20 +164,29 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
                              gemm_grid(src.device(), gemm_m, gemm_n, t, g.groups));
 }
 
-// Backward-weight, split over the N·Ho·Wo reduction when the tile grid alone is too small to fill a
-// GPU; partial sums then go through a scratch tensor and conv2d_split_sum (fixed order).
+// Backward-weight, split over the N·Ho·Wo reduction when the output alone is too small to fill a
+// GPU; partial sums then go through a scratch tensor and conv2d_split_sum (fixed order). The
+// splits' position ranges depend on the problem only, not on the kernel, so that the tiled and
+// the subgroup kernel sum the same positions in the same order (bit-identical results).
 void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, const Tensor& x,
                     const Tensor& dweight, bool accumulate) {
   constexpr uint64_t kTargetWorkgroups = 256;  // enough to occupy a large GPU
+  constexpr uint64_t kSlice = 16;              // positions per slice: BK of every tiled choice
   constexpr uint64_t kMinSlicesPerSplit = 8;   // keeps each split's setup amortised
   constexpr uint64_t kMaxScratchFloats = uint64_t(1) << 24;
+  constexpr uint64_t kNominalTile = 64;        // the output tile the split count is sized for
   int64_t gemm_m = g.in_group() * g.taps(), gemm_n = g.out_group();
   int64_t positions = g.batch * g.out_h * g.out_w;
-  Tiling t = choose_tiling(dy.device().info(), gemm_m, gemm_n);
-  VKT_REQUIRE(valid_tiling(t), kOp, "internal: tiling breaks the shader's load invariants");
-  uint64_t base = uint64_t((gemm_m + t.bm - 1) / t.bm) * uint64_t((gemm_n + t.bn - 1) / t.bn) *
-                  uint64_t(g.groups);
-  uint64_t slices = uint64_t((positions + t.bk - 1) / t.bk);
+  const DeviceInfo& info = dy.device().info();
+  KernelChoice choice =
+      resolve_kernel(kOp, "VKTRAIN_CONV2D_KERNEL", info, p.kernel, gemm_n, gemm_m);
+  bool subgroup = choice.kind == KernelChoice::Kind::subgroup;
+  Tiling t = choose_tiling(info, gemm_m, gemm_n);
+  VKT_REQUIRE(subgroup || (valid_tiling(t) && t.bk == kSlice), kOp,
+              "internal: tiling breaks the shader's load invariants");
+  uint64_t base = uint64_t((gemm_m + kNominalTile - 1) / kNominalTile) *
+                  uint64_t((gemm_n + kNominalTile - 1) / kNominalTile) * uint64_t(g.groups);
+  uint64_t slices = uint64_t((positions + kSlice - 1) / kSlice);
   uint64_t splits = (kTargetWorkgroups + base - 1) / base;
   splits = std::min(splits, std::max<uint64_t>(1, slices / kMinSlicesPerSplit));
   splits = std::min(splits, std::max<uint64_t>(1, kMaxScratchFloats / uint64_t(dweight.numel())));
@@ -214,11 +223,18 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
          uint32_t(t.bk % plane / g.out_w),
          uint32_t(t.bk % g.out_w),
          uint32_t(g.groups),
-         uint32_t(slices_per_split),
+         // The subgroup kernel walks single positions: its "slice" is one position.
+         uint32_t(subgroup ? slices_per_split * kSlice : slices_per_split),
          uint32_t(dweight.numel())};
-  Kernel kernel{"conv2d_wgrad", {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, split, accumulate}};
-  std::array<uint32_t, 3> grid{uint32_t((gemm_m + t.bm - 1) / t.bm),
-                               uint32_t((gemm_n + t.bn - 1) / t.bn), uint32_t(g.groups * splits)};
+  Kernel kernel = subgroup ? Kernel{"conv2d_wgrad_subgroup", {info.subgroup_size, choice.rows,
+                                                              choice.columns, split, accumulate}}
+                           : Kernel{"conv2d_wgrad", {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn,
+                                                     split, accumulate}};
+  // Subgroup tiles: SG·TN weight columns (m) by TM output channels (n).
+  uint32_t tile_m = subgroup ? info.subgroup_size * choice.columns : t.bm;
+  uint32_t tile_n = subgroup ? choice.rows : t.bn;
+  std::array<uint32_t, 3> grid{uint32_t((gemm_m + tile_m - 1) / tile_m),
+                               uint32_t((gemm_n + tile_n - 1) / tile_n), uint32_t(g.groups * splits)};
   Scheduler& scheduler = scheduler_of(dy);
   if (!split) {
     Access access = accumulate ? Access::read_write : Access::write;

@@ -20,7 +20,7 @@ if(NOT failed EQUAL 0 OR passed LESS 1 OR NOT op STREQUAL "matmul" OR device STR
   message(FATAL_ERROR "unexpected JSON report: ${json}")
 endif()
 file(READ ${WORK_DIR}/report.xml xml)
-if(NOT xml MATCHES "<testsuite name=\"vktrain-conformance on .*<testcase classname=\"matmul\" name=\"nn_odd\"")
+if(NOT xml MATCHES "<testsuite name=\"vktrain-conformance on .*<testcase classname=\"matmul\" name=\"nn_odd/tiled\"")
   message(FATAL_ERROR "unexpected JUnit report: ${xml}")
 endif()
 run_tool(0 --list --filter "matmul/*")
