@@ -70,6 +70,10 @@ struct DeviceOptions {
   // Where the pipeline cache is kept; empty means $XDG_CACHE_HOME/vktrain or ~/.cache/vktrain.
   // "none" disables the on-disk cache.
   std::string cache_dir;
+  // Time interchangeable kernels (vktrain/ops/kernel.hpp) once per problem class and use the
+  // fastest; choices are saved in the cache directory. Results are identical either way; only
+  // the first call of each class is slower. Unset means VKTRAIN_AUTOTUNE (1 on, else off).
+  std::optional<bool> autotune;
 };
 
 class Device {
@@ -87,6 +91,8 @@ class Device {
   Scheduler& scheduler() const;
   // Waits until all submitted work is done.
   void synchronize() const;
+  // Whether kernels are autotuned on this device (DeviceOptions::autotune).
+  bool autotune() const;
 
   // Validation messages (errors and warnings) seen since the device was opened.
   uint64_t validation_messages() const;

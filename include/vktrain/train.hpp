@@ -31,7 +31,9 @@ class StepCapture {
  public:
   explicit StepCapture(Device device) : device_(std::move(device)) {}
   // Runs one step: replays the capture made for `signature`, or first captures `body` (which
-  // records the step without running it) and then replays it.
+  // records the step without running it) and then replays it. With autotuning on
+  // (Device::autotune), the first step of a new signature runs `body` eagerly instead, so that its
+  // kernels are tuned before they are baked into a capture.
   void run(const std::string& signature, const std::function<void()>& body);
   void invalidate();
   uint64_t captures() const { return captures_; }
@@ -43,6 +45,7 @@ class StepCapture {
   Device device_;
   std::optional<Sequence> sequence_;
   std::string signature_;
+  std::string eager_signature_;  // the signature whose first step ran eagerly (autotuning)
   uint64_t captures_ = 0, replays_ = 0;
 };
 

@@ -134,7 +134,10 @@ uint32_t compute_queue_family(VkPhysicalDevice physical) {
   throw Error("device: the selected device has no compute queue");
 }
 
-std::filesystem::path cache_file(const std::string& cache_dir, const VkPhysicalDeviceProperties& p) {
+// The cache directory's file for this device: `kind` "pipelines" (.bin) or "tuning" (.txt, also
+// keyed on the driver version, since kernel speeds change with the driver).
+std::filesystem::path cache_file(const std::string& cache_dir, const VkPhysicalDeviceProperties& p,
+                                 const std::string& kind = "pipelines") {
   if (cache_dir == "none") return {};
   std::filesystem::path directory;
   if (!cache_dir.empty()) {
@@ -147,7 +150,11 @@ std::filesystem::path cache_file(const std::string& cache_dir, const VkPhysicalD
     return {};
   }
   std::ostringstream name;
-  name << "pipelines-" << std::hex << p.vendorID << "-" << p.deviceID << ".bin";
+  name << kind << "-" << std::hex << p.vendorID << "-" << p.deviceID;
+  if (kind == "pipelines")
+    name << ".bin";
+  else
+    name << "-" << p.driverVersion << ".txt";
   return directory / name.str();
 }
 
@@ -305,6 +312,10 @@ Device Device::open(const DeviceOptions& options) {
   state->allocator = std::make_unique<Allocator>(state->device, state->physical, limits);
   state->pipelines = std::make_unique<Pipelines>(state->device, state->properties, push_descriptors,
                                                  cache_file(options.cache_dir, state->properties));
+  const char* autotune_env = std::getenv("VKTRAIN_AUTOTUNE");
+  bool autotune = options.autotune.value_or(autotune_env && std::string(autotune_env) == "1");
+  state->tuner = std::make_unique<Tuner>(cache_file(options.cache_dir, state->properties, "tuning"),
+                                         autotune);
   state->scheduler = std::make_unique<VulkanScheduler>(*state);
   return Device(std::move(state));
 }
@@ -313,6 +324,7 @@ const DeviceInfo& Device::info() const { return state_->info; }
 std::string Device::describe() const { return vkt::describe(state_->info); }
 Scheduler& Device::scheduler() const { return *state_->scheduler; }
 void Device::synchronize() const { state_->scheduler->synchronize(); }
+bool Device::autotune() const { return state_->tuner->enabled(); }
 uint64_t Device::validation_messages() const { return state_->instance->messages.load(); }
 std::string Device::last_validation_message() const {
   std::lock_guard lock(state_->instance->last_message_mutex);

@@ -11,6 +11,7 @@
 
 #include "core/allocator.hpp"
 #include "core/pipelines.hpp"
+#include "core/tuner.hpp"
 #include "vktrain/device.hpp"
 
 namespace vkt::detail {
@@ -45,6 +46,7 @@ struct DeviceState {
 
   std::unique_ptr<Allocator> allocator;
   std::unique_ptr<Pipelines> pipelines;
+  std::unique_ptr<Tuner> tuner;
   std::unique_ptr<VulkanScheduler> scheduler;
 
   DeviceState() = default;

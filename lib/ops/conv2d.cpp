@@ -1,6 +1,7 @@
 // conv2d forward and backward: implicit GEMMs (shaders/conv2d.comp for forward and backward-data,
 // shaders/conv2d_wgrad.comp for backward-weight) and a per-channel reduction for the bias gradient.
 #include <algorithm>
+#include <optional>
 
 #include "ops/kernel_choice.hpp"
 #include "ops/launch.hpp"
@@ -114,6 +115,15 @@ std::array<uint32_t, 3> gemm_grid(const Device& device, int64_t m, int64_t n, co
   return {uint32_t(x), uint32_t(n_tiles * fold), uint32_t(z)};
 }
 
+// The tuning key of one conv2d GEMM: the pass, the layer's shape and the batch's size bucket.
+std::string gemm_key(const char* pass, const Geometry& g, const Conv2dParams& p,
+                     int64_t positions) {
+  return std::string(pass) + " cin" + std::to_string(g.in_channels) + " cout" +
+         std::to_string(g.out_channels) + " k" + std::to_string(g.kernel_h) + "x" +
+         std::to_string(g.kernel_w) + " " + params_str(p) + " positions" +
+         std::to_string(size_bucket(positions));
+}
+
 // Implicit GEMM of conv2d.comp: mode 0 forward (src x, dst y), mode 1 backward-data (src dy, dst
 // dx).
 void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, const Tensor& src,
@@ -127,8 +137,20 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
   int64_t gemm_n = dst_channels / g.groups;
   int64_t gemm_k = src_channels / g.groups * g.taps();
   const DeviceInfo& info = src.device().info();
-  KernelChoice choice =
-      resolve_kernel(kOp, "VKTRAIN_CONV2D_KERNEL", info, p.kernel, gemm_n, gemm_m);
+  std::optional<Tensor> scratch_src, scratch_weight, scratch_dst;
+  auto record = [&](const KernelChoice& candidate) {
+    if (!scratch_src) {
+      scratch_src = Tensor::full(src.device(), src.shape(), 0.5f);
+      scratch_weight = Tensor::full(src.device(), weight.shape(), 0.5f);
+      scratch_dst = Tensor::empty(src.device(), dst.shape());
+    }
+    Conv2dParams timed = p;
+    timed.kernel = candidate;
+    dispatch_gemm(mode, g, timed, *scratch_src, *scratch_weight, *scratch_dst, bias);
+  };
+  KernelChoice choice = tuned_kernel(src.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
+                                     gemm_m, gemm_key(forward ? "fwd" : "bwd_data", g, p, gemm_m),
+                                     record);
   bool subgroup = choice.kind == KernelChoice::Kind::subgroup;
   // The subgroup kernel's tile in Tiling's terms (for the grid): bm positions by bn channels.
   Tiling t = subgroup ? Tiling{info.subgroup_size * choice.columns, choice.rows, 1, 1, 1}
@@ -178,8 +200,19 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
   int64_t gemm_m = g.in_group() * g.taps(), gemm_n = g.out_group();
   int64_t positions = g.batch * g.out_h * g.out_w;
   const DeviceInfo& info = dy.device().info();
-  KernelChoice choice =
-      resolve_kernel(kOp, "VKTRAIN_CONV2D_KERNEL", info, p.kernel, gemm_n, gemm_m);
+  std::optional<Tensor> scratch_dy, scratch_x, scratch_dweight;
+  auto record = [&](const KernelChoice& candidate) {
+    if (!scratch_dy) {
+      scratch_dy = Tensor::full(dy.device(), dy.shape(), 0.5f);
+      scratch_x = Tensor::full(dy.device(), x.shape(), 0.5f);
+      scratch_dweight = Tensor::empty(dy.device(), dweight.shape());
+    }
+    Conv2dParams timed = p;
+    timed.kernel = candidate;
+    dispatch_wgrad(g, timed, *scratch_dy, *scratch_x, *scratch_dweight, false);
+  };
+  KernelChoice choice = tuned_kernel(dy.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
+                                     gemm_m, gemm_key("bwd_weight", g, p, positions), record);
   bool subgroup = choice.kind == KernelChoice::Kind::subgroup;
   Tiling t = choose_tiling(info, gemm_m, gemm_n);
   VKT_REQUIRE(subgroup || (valid_tiling(t) && t.bk == kSlice), kOp,

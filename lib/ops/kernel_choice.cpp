@@ -1,11 +1,15 @@
 #include "ops/kernel_choice.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <limits>
 #include <cstdlib>
 #include <string>
 
 #include "core/check.hpp"
+#include "core/state.hpp"
+#include "vktrain/scheduler.hpp"
 
 namespace vkt::detail {
 
@@ -24,7 +28,73 @@ KernelChoice parse(const char* op, const char* env_var, const std::string& value
   return {KernelChoice::Kind::subgroup, rows, columns};
 }
 
+// The fastest of a few runs (after a warm-up run that also creates the pipeline): the minimum is
+// the least disturbed by other work on a shared machine.
+double time_runs(const Device& device, const std::function<void()>& record) {
+  using Clock = std::chrono::steady_clock;
+  record();
+  device.synchronize();
+  double best = std::numeric_limits<double>::infinity(), total = 0;
+  for (int run = 0; run < 5 && (run < 2 || total < 0.05); ++run) {
+    auto start = Clock::now();
+    record();
+    device.synchronize();
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    best = std::min(best, seconds);
+    total += seconds;
+  }
+  return best;
+}
+
+// What the tuner times: the tiled kernel and subgroup tiles of 1, 2 and 4 subgroups of rows by 4
+// or 8 columns per lane.
+std::vector<KernelChoice> candidates(const DeviceInfo& info) {
+  std::vector<KernelChoice> list{{KernelChoice::Kind::tiled}};
+  uint32_t lanes = info.subgroup_size;
+  if (lanes < 4 || lanes > 128 || lanes > info.max_workgroup_invocations) return list;
+  for (uint32_t rows : {lanes, 2 * lanes, 4 * lanes})
+    for (uint32_t columns : {4u, 8u})
+      if (rows * columns <= 512) list.push_back({KernelChoice::Kind::subgroup, rows, columns});
+  return list;
+}
+
 }  // namespace
+
+int64_t size_bucket(int64_t n) {
+  int64_t bucket = 1;
+  while (bucket < n) bucket *= 2;
+  return bucket;
+}
+
+std::string kernel_name(const KernelChoice& choice) {
+  switch (choice.kind) {
+    case KernelChoice::Kind::tiled: return "tiled";
+    case KernelChoice::Kind::subgroup:
+      return "subgroup:" + std::to_string(choice.rows) + "," + std::to_string(choice.columns);
+    default: return "automatic";
+  }
+}
+
+KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_var,
+                          KernelChoice requested, int64_t rows, int64_t columns,
+                          const std::string& key,
+                          const std::function<void(const KernelChoice&)>& record) {
+  const char* text = std::getenv(env_var);
+  Tuner& tuner = *device.shared_state()->tuner;
+  if (requested.kind != KernelChoice::Kind::automatic || (text && *text))
+    return resolve_kernel(op, env_var, device.info(), requested, rows, columns);
+  std::vector<KernelChoice> list = candidates(device.info());
+  std::vector<std::string> names;
+  for (const KernelChoice& c : list) names.push_back(kernel_name(c));
+  std::string full_key = std::string(op) + " " + key;
+  std::optional<std::string> chosen = tuner.remembered(full_key, names);
+  if (!chosen && tuner.enabled() && list.size() > 1 && !device.scheduler().capturing())
+    chosen = tuner.tune(full_key, names,
+                        [&](size_t i) { return time_runs(device, [&] { record(list[i]); }); });
+  KernelChoice choice = requested;
+  if (chosen) choice = parse(op, "the tuning file", *chosen);
+  return resolve_kernel(op, env_var, device.info(), choice, rows, columns);
+}
 
 KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInfo& info,
                             KernelChoice requested, int64_t rows, int64_t columns) {

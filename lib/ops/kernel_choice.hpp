@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #include "vktrain/device.hpp"
 #include "vktrain/ops/kernel.hpp"
@@ -15,5 +17,21 @@ namespace vkt::detail {
 // docs/performance.md), TN smaller where the columns are few. Throws naming `op` on a bad request.
 KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInfo& info,
                             KernelChoice requested, int64_t rows, int64_t columns);
+
+// resolve_kernel with the autotuner (lib/core/tuner.hpp): an automatic request with no
+// environment override takes the device's remembered choice for `key` or, when autotuning is on
+// and the scheduler is not capturing, times the candidates now — `record(choice)` must record the
+// op once, on scratch tensors, with that explicit choice — and remembers the fastest.
+KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_var,
+                          KernelChoice requested, int64_t rows, int64_t columns,
+                          const std::string& key,
+                          const std::function<void(const KernelChoice&)>& record);
+
+// The power of two at or above n (n >= 1): problem sizes in tuning keys, so that nearby shapes
+// share one tuned choice.
+int64_t size_bucket(int64_t n);
+
+// "tiled" or "subgroup:TM,TN": the names in the tuning file.
+std::string kernel_name(const KernelChoice& choice);
 
 }  // namespace vkt::detail

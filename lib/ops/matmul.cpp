@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "ops/kernel_choice.hpp"
 #include "ops/launch.hpp"
@@ -95,8 +96,23 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
     return;
   }
   const DeviceInfo& info = a.device().info();
-  KernelChoice choice =
-      resolve_kernel("matmul", "VKTRAIN_MATMUL_KERNEL", info, options.kernel, m, n);
+  // Tuning times each candidate on scratch tensors of these shapes (the real C may accumulate).
+  std::optional<Tensor> scratch_a, scratch_b, scratch_c;
+  auto record = [&](const KernelChoice& candidate) {
+    if (!scratch_a) {
+      scratch_a = Tensor::full(a.device(), a.shape(), 0.5f);
+      scratch_b = Tensor::full(a.device(), b.shape(), 0.5f);
+      scratch_c = Tensor::zeros(a.device(), c.shape());
+    }
+    MatmulOptions timed = options;
+    timed.kernel = candidate;
+    matmul_into(*scratch_a, *scratch_b, *scratch_c, timed, bias);
+  };
+  std::string key = std::string(options.transpose_a ? "t" : "n") + (options.transpose_b ? "t" : "n") +
+                    " m" + std::to_string(size_bucket(m)) + " n" + std::to_string(size_bucket(n)) +
+                    " k" + std::to_string(size_bucket(k)) + " b" + std::to_string(size_bucket(batch));
+  KernelChoice choice = tuned_kernel(a.device(), "matmul", "VKTRAIN_MATMUL_KERNEL", options.kernel,
+                                     m, n, key, record);
   struct {
     uint32_t m, n, k, stride_a, stride_b, stride_c;
   } push{uint32_t(m),

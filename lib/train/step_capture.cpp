@@ -16,6 +16,15 @@ std::string step_signature(const nn::Module& model, const std::vector<Shape>& in
 
 void StepCapture::run(const std::string& signature, const std::function<void()>& body) {
   Scheduler& scheduler = device_.scheduler();
+  // With autotuning on, a new signature's first step runs eagerly so that its kernels can be timed
+  // (nothing can be timed inside a capture); the next step with it is captured.
+  if (device_.autotune() && signature != signature_ && signature != eager_signature_) {
+    sequence_.reset();
+    signature_.clear();
+    eager_signature_ = signature;
+    body();
+    return;
+  }
   if (!sequence_ || signature != signature_) {
     sequence_.reset();
     sequence_ = scheduler.capture(body);
