@@ -18,6 +18,9 @@ layout(constant_id = 1) const uint TM = 16;  // result channels per workgroup, a
 layout(constant_id = 2) const uint TN = 4;   // positions per lane
 layout(constant_id = 3) const uint MODE = 0;  // 0 forward, 1 backward-data
 layout(constant_id = 4) const bool HAS_BIAS = false;
+// Backward-data with stride 1: no division or remainder by the stride (integer division is a
+// scalar loop on CPU devices).
+layout(constant_id = 5) const bool UNIT_STRIDE = false;
 
 layout(std430, binding = 0) readonly buffer Source { float source[]; };  // x or dy, (N, C, H, W)
 layout(std430, binding = 1) readonly buffer Weight { float weight[]; };  // (Cout, Cin/g, kH, kW)
@@ -97,10 +100,16 @@ void main() {
           } else {
             // dx[row, col] receives dy[oh, ow] through tap (h, w) when row + pad = oh·stride + h.
             int th = row0[t] - h, tw = col0[t] - w;
-            ih = th / int(stride_h);
-            iw = tw / int(stride_w);
-            valid = th >= 0 && tw >= 0 && th % int(stride_h) == 0 && tw % int(stride_w) == 0 &&
-                    ih < int(src_h) && iw < int(src_w);
+            if (UNIT_STRIDE) {
+              ih = th;
+              iw = tw;
+              valid = th >= 0 && tw >= 0 && ih < int(src_h) && iw < int(src_w);
+            } else {
+              ih = th / int(stride_h);
+              iw = tw / int(stride_w);
+              valid = th >= 0 && tw >= 0 && th % int(stride_h) == 0 && tw % int(stride_w) == 0 &&
+                      ih < int(src_h) && iw < int(src_w);
+            }
           }
           uint index = src_base[t] + channel_offset + uint(clamp(ih, 0, int(src_h) - 1)) * src_w +
                        uint(clamp(iw, 0, int(src_w) - 1));

@@ -177,8 +177,10 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
                 uint32_t(t.bk / g.taps()),
                 uint32_t(t.bk % g.taps() / g.kernel_w),
                 uint32_t(t.bk % g.kernel_w)};
+  bool unit_stride = p.stride_h == 1 && p.stride_w == 1;
   Kernel kernel = subgroup ? Kernel{"conv2d_subgroup", {info.subgroup_size, choice.rows,
-                                                         choice.columns, mode, bias.defined()}}
+                                                         choice.columns, mode, bias.defined(),
+                                                         unit_stride}}
                            : Kernel{"conv2d", {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, mode,
                                                bias.defined()}};
   scheduler_of(src).dispatch(kernel,
