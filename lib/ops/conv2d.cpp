@@ -1,7 +1,6 @@
 // conv2d forward and backward: implicit GEMMs (shaders/conv2d.comp for forward and backward-data,
 // shaders/conv2d_wgrad.comp for backward-weight) and a per-channel reduction for the bias gradient.
 #include <algorithm>
-#include <optional>
 
 #include "ops/kernel_choice.hpp"
 #include "ops/launch.hpp"
@@ -137,16 +136,12 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
   int64_t gemm_n = dst_channels / g.groups;
   int64_t gemm_k = src_channels / g.groups * g.taps();
   const DeviceInfo& info = src.device().info();
-  std::optional<Tensor> scratch_src, scratch_weight, scratch_dst;
+  TuningScratch scratch({src, weight, dst});
   auto record = [&](const KernelChoice& candidate) {
-    if (!scratch_src) {
-      scratch_src = Tensor::full(src.device(), src.shape(), 0.5f);
-      scratch_weight = Tensor::full(src.device(), weight.shape(), 0.5f);
-      scratch_dst = Tensor::empty(src.device(), dst.shape());
-    }
+    const std::vector<Tensor>& s = scratch.tensors();
     Conv2dParams timed = p;
     timed.kernel = candidate;
-    dispatch_gemm(mode, g, timed, *scratch_src, *scratch_weight, *scratch_dst, bias);
+    dispatch_gemm(mode, g, timed, s[0], s[1], s[2], bias);
   };
   KernelChoice choice = tuned_kernel(src.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
                                      gemm_m, gemm_key(forward ? "fwd" : "bwd_data", g, p, gemm_m),
@@ -202,16 +197,12 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
   int64_t gemm_m = g.in_group() * g.taps(), gemm_n = g.out_group();
   int64_t positions = g.batch * g.out_h * g.out_w;
   const DeviceInfo& info = dy.device().info();
-  std::optional<Tensor> scratch_dy, scratch_x, scratch_dweight;
+  TuningScratch scratch({dy, x, dweight});
   auto record = [&](const KernelChoice& candidate) {
-    if (!scratch_dy) {
-      scratch_dy = Tensor::full(dy.device(), dy.shape(), 0.5f);
-      scratch_x = Tensor::full(dy.device(), x.shape(), 0.5f);
-      scratch_dweight = Tensor::empty(dy.device(), dweight.shape());
-    }
+    const std::vector<Tensor>& s = scratch.tensors();
     Conv2dParams timed = p;
     timed.kernel = candidate;
-    dispatch_wgrad(g, timed, *scratch_dy, *scratch_x, *scratch_dweight, false);
+    dispatch_wgrad(g, timed, s[0], s[1], s[2], false);
   };
   KernelChoice choice = tuned_kernel(dy.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
                                      gemm_m, gemm_key("bwd_weight", g, p, positions), record);

@@ -5,8 +5,11 @@
 #include <functional>
 #include <string>
 
+#include <vector>
+
 #include "vktrain/device.hpp"
 #include "vktrain/ops/kernel.hpp"
+#include "vktrain/tensor.hpp"
 
 namespace vkt::detail {
 
@@ -30,6 +33,22 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
 // The power of two at or above n (n >= 1): problem sizes in tuning keys, so that nearby shapes
 // share one tuned choice.
 int64_t size_bucket(int64_t n);
+
+// What the tuner times candidates on: tensors shaped like an op's operands and results (inputs
+// filled with 0.5), made on first use, so an op's real outputs are never written (or accumulated
+// into) more than once.
+class TuningScratch {
+ public:
+  explicit TuningScratch(std::vector<Tensor> like) : like_(std::move(like)) {}
+  const std::vector<Tensor>& tensors() {
+    if (made_.empty())
+      for (const Tensor& t : like_) made_.push_back(Tensor::full(t.device(), t.shape(), 0.5f));
+    return made_;
+  }
+
+ private:
+  std::vector<Tensor> like_, made_;
+};
 
 // "tiled" or "subgroup:TM,TN": the names in the tuning file.
 std::string kernel_name(const KernelChoice& choice);

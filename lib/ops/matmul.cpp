@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <optional>
 
 #include "ops/kernel_choice.hpp"
 #include "ops/launch.hpp"
@@ -96,17 +95,12 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
     return;
   }
   const DeviceInfo& info = a.device().info();
-  // Tuning times each candidate on scratch tensors of these shapes (the real C may accumulate).
-  std::optional<Tensor> scratch_a, scratch_b, scratch_c;
+  TuningScratch scratch({a, b, c});
   auto record = [&](const KernelChoice& candidate) {
-    if (!scratch_a) {
-      scratch_a = Tensor::full(a.device(), a.shape(), 0.5f);
-      scratch_b = Tensor::full(a.device(), b.shape(), 0.5f);
-      scratch_c = Tensor::zeros(a.device(), c.shape());
-    }
+    const std::vector<Tensor>& s = scratch.tensors();
     MatmulOptions timed = options;
     timed.kernel = candidate;
-    matmul_into(*scratch_a, *scratch_b, *scratch_c, timed, bias);
+    matmul_into(s[0], s[1], s[2], timed, bias);
   };
   std::string key = std::string(options.transpose_a ? "t" : "n") + (options.transpose_b ? "t" : "n") +
                     " m" + std::to_string(size_bucket(m)) + " n" + std::to_string(size_bucket(n)) +
