@@ -10,6 +10,9 @@ layout(std430, binding = 1) readonly buffer Grad { float grad[]; };
 layout(std430, binding = 2) readonly buffer Lr { float lrs[]; };
 layout(std430, binding = 3) buffer SquareAvg { float square_avg[]; };
 layout(std430, binding = 4) buffer AccDelta { float acc_delta[]; };
+#define GUARD_BINDING 5
+#define GUARD_CONSTANT 2
+#include "optim_guard.glsl"
 layout(push_constant) uniform Push {
   uint n;
   uint group;
@@ -20,7 +23,7 @@ layout(push_constant) uniform Push {
 
 void main() {
   uint i = global_index();
-  if (i >= n) return;
+  if (i >= n || step_skipped()) return;
   float theta = value[i];
   float g = MAXIMIZE != 0 ? -grad[i] : grad[i];
   if (weight_decay != 0.0) g += weight_decay * theta;

@@ -9,6 +9,9 @@ layout(std430, binding = 1) readonly buffer Grad { float grad[]; };
 layout(std430, binding = 2) readonly buffer Lr { float lrs[]; };
 layout(std430, binding = 3) readonly buffer Step { uint step_count[]; };
 layout(std430, binding = 4) buffer Sum { float state_sum[]; };
+#define GUARD_BINDING 5
+#define GUARD_CONSTANT 2
+#include "optim_guard.glsl"
 layout(push_constant) uniform Push {
   uint n;
   uint group;
@@ -19,7 +22,7 @@ layout(push_constant) uniform Push {
 
 void main() {
   uint i = global_index();
-  if (i >= n) return;
+  if (i >= n || step_skipped()) return;
   float clr = lrs[group] / (1.0 + float(step_count[0] - 1u) * lr_decay);
   float theta = value[i];
   float g = MAXIMIZE != 0 ? -grad[i] : grad[i];

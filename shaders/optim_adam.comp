@@ -18,6 +18,9 @@ layout(std430, binding = 3) readonly buffer Step { uint step_count[]; };
 layout(std430, binding = 4) buffer ExpAvg { float exp_avg[]; };
 layout(std430, binding = 5) buffer ExpAvgSq { float exp_avg_sq[]; };
 layout(std430, binding = 6) buffer MaxExpAvgSq { float max_exp_avg_sq[]; };
+#define GUARD_BINDING 7
+#define GUARD_CONSTANT 4
+#include "optim_guard.glsl"
 layout(push_constant) uniform Push {
   uint n;
   uint group;
@@ -40,7 +43,7 @@ float one_minus_exp(float x) {
 
 void main() {
   uint i = global_index();
-  if (i >= n) return;
+  if (i >= n || step_skipped()) return;
   float lr = lrs[group];
   float t = float(step_count[0]);
   float theta = value[i];

@@ -14,6 +14,9 @@ layout(std430, binding = 2) readonly buffer Lr { float lrs[]; };
 layout(std430, binding = 3) buffer SquareAvg { float square_avg[]; };
 layout(std430, binding = 4) buffer GradAvg { float grad_avg[]; };
 layout(std430, binding = 5) buffer Momentum { float momentum_buffer[]; };
+#define GUARD_BINDING 6
+#define GUARD_CONSTANT 4
+#include "optim_guard.glsl"
 layout(push_constant) uniform Push {
   uint n;
   uint group;
@@ -25,7 +28,7 @@ layout(push_constant) uniform Push {
 
 void main() {
   uint i = global_index();
-  if (i >= n) return;
+  if (i >= n || step_skipped()) return;
   float lr = lrs[group];
   float theta = value[i];
   float g = MAXIMIZE != 0 ? -grad[i] : grad[i];

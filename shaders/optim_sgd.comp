@@ -16,6 +16,9 @@ layout(std430, binding = 1) readonly buffer Grad { float grad[]; };
 layout(std430, binding = 2) readonly buffer Lr { float lrs[]; };
 layout(std430, binding = 3) readonly buffer Step { uint step_count[]; };
 layout(std430, binding = 4) buffer Momentum { float momentum_buffer[]; };
+#define GUARD_BINDING 5
+#define GUARD_CONSTANT 4
+#include "optim_guard.glsl"
 layout(push_constant) uniform Push {
   uint n;
   uint group;
@@ -26,7 +29,7 @@ layout(push_constant) uniform Push {
 
 void main() {
   uint i = global_index();
-  if (i >= n) return;
+  if (i >= n || step_skipped()) return;
   float lr = lrs[group];
   float theta = value[i];
   float g = MAXIMIZE != 0 ? -grad[i] : grad[i];

@@ -38,8 +38,17 @@ Tensor div(const Tensor& a, const Tensor& b);
 
 // out may be x (in place). sign and clamp follow torch.sign (sign(0) = 0, and NaN gives 0, as
 // PyTorch does) and torch.clamp (min(max(x, lo), hi), so lo > hi gives hi; NaN stays NaN).
-enum class UnaryOp : uint32_t { scale = 0, relu = 1, add_scalar = 2, sign = 3, clamp = 4 };
-// alpha: the factor (scale), the addend (add_scalar) or lo (clamp); beta: hi (clamp).
+// replace_nonfinite puts alpha where x is NaN or ±Inf (torch.nan_to_num with one value for all).
+enum class UnaryOp : uint32_t {
+  scale = 0,
+  relu = 1,
+  add_scalar = 2,
+  sign = 3,
+  clamp = 4,
+  replace_nonfinite = 5
+};
+// alpha: the factor (scale), the addend (add_scalar), lo (clamp) or the replacement
+// (replace_nonfinite); beta: hi (clamp).
 void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out, float beta = 0.0f);
 Tensor scale(const Tensor& x, float alpha);  // alpha * x
 Tensor relu(const Tensor& x);                // max(x, 0)
@@ -47,6 +56,8 @@ Tensor add_scalar(const Tensor& x, float alpha);
 Tensor sign(const Tensor& x);  // −1, 0 or 1
 void clamp_into(const Tensor& x, float lo, float hi, const Tensor& out);
 Tensor clamp(const Tensor& x, float lo, float hi);
+void replace_nonfinite_into(const Tensor& x, float value, const Tensor& out);
+Tensor replace_nonfinite(const Tensor& x, float value);
 
 // y ← y + alpha·x in place (BLAS axpy: optimizer updates, weight decay, gradient accumulation).
 void axpy(float alpha, const Tensor& x, const Tensor& y);

@@ -68,6 +68,16 @@ class Optimizer {
 
   // Records one update of every parameter: a step-counter increment, then one kernel per parameter.
   virtual void step() = 0;
+  // step(), skipped on the device when `loss` (float32, one element: this step's loss) is NaN or
+  // ±Inf — parameters, state and the step count stay as they were, as torch.cuda.amp.GradScaler
+  // skips optimizer.step() on non-finite values — with no host round trip, so it can be captured.
+  void step_if_finite(const Tensor& loss);
+  // Steps step_if_finite skipped so far, and the number of the first (1-based, skipped steps
+  // counted); reads back from the device.
+  struct SkippedSteps {
+    uint32_t count = 0, first_step = 0;
+  };
+  SkippedSteps skipped_steps() const;
   // Sets every gradient to zero (one fill per parameter).
   void zero_grad();
 
@@ -118,8 +128,13 @@ class Optimizer {
             double weight_decay);
   // Allocates one state buffer per parameter, filled with `initial`, named "<param>.<buffer>".
   void add_buffer(const std::string& buffer, float initial);
-  // Records the step-counter increment that begins every step.
+  // Records the step-counter increment that begins every step (in step_if_finite: the guard
+  // kernel that advances it only for a finite loss).
   void advance_step_count();
+  // Whether the step being recorded is guarded; the update kernels then take the GUARDED
+  // specialization and bind guard() (shaders/common/optim_guard.glsl).
+  bool guarded() const { return guard_loss_.defined(); }
+  const Tensor& guard() const { return guard_; }
   // Throws vkt::Error "<name>: <message>" when !condition.
   void require(bool condition, const std::string& message) const;
   // The instance and each group's parameter count and weight decay, for settings().
@@ -138,6 +153,8 @@ class Optimizer {
   std::vector<double> initial_lrs_;
   Tensor step_;
   Tensor lr_device_;
+  Tensor guard_;       // uint32 (3,): skip this step, steps skipped, first skipped (optim_guard.comp)
+  Tensor guard_loss_;  // the loss step_if_finite is recording a step for
 };
 
 // ---- the optimizers (defaults are torch.optim's) ----

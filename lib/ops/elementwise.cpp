@@ -1,4 +1,5 @@
-// Elementwise ops: binary (add, sub, mul, div, axpy), unary (scale, relu, add_scalar, sign, clamp).
+// Elementwise ops: binary (add, sub, mul, div, axpy), unary (scale, relu, add_scalar, sign, clamp,
+// replace_nonfinite).
 #include "ops/launch.hpp"
 
 namespace vkt {
@@ -26,6 +27,7 @@ const char* op_name(UnaryOp op) {
     case UnaryOp::add_scalar: return "add_scalar";
     case UnaryOp::sign: return "sign";
     case UnaryOp::clamp: return "clamp";
+    case UnaryOp::replace_nonfinite: return "replace_nonfinite";
   }
   return "unary_into";
 }
@@ -98,7 +100,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out, float beta) {
   const char* name = op_name(op);
-  VKT_REQUIRE(uint32_t(op) <= uint32_t(UnaryOp::clamp), name,
+  VKT_REQUIRE(uint32_t(op) <= uint32_t(UnaryOp::replace_nonfinite), name,
               "unknown unary op " + std::to_string(uint32_t(op)));
   require_dtype(x, DType::f32, name, "x");
   require_dtype(out, DType::f32, name, "out");
@@ -130,6 +132,12 @@ void clamp_into(const Tensor& x, float lo, float hi, const Tensor& out) {
 }
 Tensor clamp(const Tensor& x, float lo, float hi) {
   return unary(UnaryOp::clamp, x, lo, hi);
+}
+void replace_nonfinite_into(const Tensor& x, float value, const Tensor& out) {
+  unary_into(UnaryOp::replace_nonfinite, x, value, out);
+}
+Tensor replace_nonfinite(const Tensor& x, float value) {
+  return unary(UnaryOp::replace_nonfinite, x, value);
 }
 
 }  // namespace vkt

@@ -30,9 +30,9 @@ void Adadelta::step() {
            float(options_.rho),           float(1.0 - options_.rho),
            float(options_.eps),           float(*groups_[slot.group].weight_decay)};
     scheduler_of(param.value)
-        .dispatch({"optim_adadelta", {kUpdateGroup, options_.maximize}},
+        .dispatch({"optim_adadelta", {kUpdateGroup, options_.maximize, guarded()}},
                   {inout(param.value), in(param.grad), in(lr_tensor()), inout(slot.buffers[0]),
-                   inout(slot.buffers[1])},
+                   inout(slot.buffers[1]), in(guard())},
                   push, grid_1d(param.value.numel(), kUpdateGroup));
   }
 }

@@ -68,6 +68,7 @@ Optimizer::Optimizer(std::string name, std::vector<ParamGroup> groups, std::opti
   require(!slots_.empty(), "got an empty parameter list");
   Device device = slots_.front().param.value.device();
   step_ = Tensor::zeros(device, {1}, DType::u32);
+  guard_ = Tensor::zeros(device, {3}, DType::u32);
   lr_device_ = Tensor::empty(device, {int64_t(groups_.size())});
   std::vector<float> rates(lrs_.begin(), lrs_.end());
   lr_device_.upload(rates);
@@ -94,7 +95,32 @@ const Tensor& Optimizer::buffer_or_placeholder(const Slot& slot, size_t index, b
 
 void Optimizer::advance_step_count() {
   // Before the update kernels, which read the new count t (1 on the first step).
-  increment(step_);
+  if (!guarded()) {
+    increment(step_);
+    return;
+  }
+  Arg args[] = {in(guard_loss_), inout(step_), inout(guard_)};
+  step_.device().scheduler().dispatch(Kernel{"optim_guard", {}}, args, nullptr, 0, {1, 1, 1});
+}
+
+void Optimizer::step_if_finite(const Tensor& loss) {
+  require(loss.defined() && loss.dtype() == DType::f32 && loss.numel() == 1,
+          "step_if_finite: the loss must be one float32 element, got " +
+              (loss.defined() ? std::string(dtype_name(loss.dtype())) + " " + shape_str(loss.shape())
+                              : std::string("an undefined tensor")));
+  require(loss.device().shared_state() == step_.device().shared_state(),
+          "step_if_finite: the loss lives on another device than the parameters");
+  guard_loss_ = loss;
+  struct Reset {
+    Tensor& tensor;
+    ~Reset() { tensor = Tensor{}; }
+  } reset{guard_loss_};
+  step();
+}
+
+Optimizer::SkippedSteps Optimizer::skipped_steps() const {
+  std::vector<uint32_t> values = guard_.to_host_u32();
+  return {values.at(1), values.at(2)};
 }
 
 void Optimizer::zero_grad() {

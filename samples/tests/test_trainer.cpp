@@ -141,3 +141,38 @@ TEST_CASE("trainer: a diverging run stops with an error naming the step", "[samp
     CHECK_THAT(message, Catch::Contains("by epoch 1, batch 20 (step 20)"));
   }
 }
+
+TEST_CASE("trainer: with on_nonfinite = skip, NaN steps are skipped and training goes on",
+          "[samples]") {
+  REQUIRE(have_data());  // scripts/bootstrap installs dataset-fashion-mnist
+  samples::TrainConfig c = small_mlp();
+  c.on_nonfinite = "skip";
+  c.epochs = 1;
+  samples::Trainer trainer(c);
+  auto params = trainer.model().named_parameters();
+  auto values = [&] {  // every parameter but the last Linear's bias, which is made NaN
+    std::vector<std::vector<uint8_t>> bytes;
+    for (size_t i = 0; i + 1 < params.size(); ++i)
+      bytes.push_back(params[i].second.value().to_host_raw());
+    return bytes;
+  };
+  params.back().second.value().fill(NAN);
+  auto before = values();
+  samples::RunResult result;
+  REQUIRE_NOTHROW(result = trainer.run());
+  // All 12 steps of the epoch (600 images in batches of 50) were skipped: nothing was updated.
+  CHECK(values() == before);
+  vkt::optim::Optimizer::SkippedSteps skipped = trainer.optimizer().skipped_steps();
+  CHECK(skipped.count == 12);
+  CHECK(skipped.first_step == 1);
+  CHECK(trainer.optimizer().step_count().to_host_u32()[0] == 0);
+  CHECK(std::isnan(result.epochs.back().train_loss));  // no step was taken
+
+  // Once the loss is finite again the same (captured) step trains normally.
+  params.back().second.value().fill(0.0f);
+  REQUIRE_NOTHROW(result = trainer.run());
+  CHECK(values() != before);
+  CHECK(trainer.optimizer().step_count().to_host_u32()[0] == 12);
+  CHECK(trainer.optimizer().skipped_steps().count == 12);
+  CHECK(std::isfinite(result.epochs.back().train_loss));
+}

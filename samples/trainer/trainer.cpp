@@ -70,7 +70,7 @@ nlohmann::json config_json(const TrainConfig& c) {
           {"label_smoothing", c.label_smoothing}, {"schedule", c.schedule},
           {"augment", c.augment},         {"early_stopping", c.early_stopping},
           {"seed", c.seed},               {"max_train", c.max_train},
-          {"validation", c.validation},   {"capture", c.capture},
+          {"validation", c.validation},   {"capture", c.capture}, {"on_nonfinite", c.on_nonfinite},
           {"rotation", c.rotation}};
 }
 
@@ -120,6 +120,7 @@ Trainer::Trainer(TrainConfig config)
     augment_step_ = Tensor::zeros(device_, {1}, DType::u32);
   }
   loss_sum_ = Tensor::zeros(device_, {1});
+  finite_loss_ = Tensor::zeros(device_, {1});
   correct_sum_ = Tensor::zeros(device_, {1});
   correct_batch_ = Tensor::zeros(device_, {1});
   capture_ = std::make_unique<train::StepCapture>(device_);
@@ -143,12 +144,31 @@ void Trainer::record_step() {
       logits, labels_, {.reduction = Reduction::mean, .label_smoothing = config_.label_smoothing});
   nn::backward(loss);
   if (penalty_) penalty_->apply();
-  optimizer_->step();
+  bool skip = config_.on_nonfinite == "skip";
+  if (skip)
+    optimizer_->step_if_finite(loss.value());  // skipped on the device when the loss is NaN/Inf
+  else
+    optimizer_->step();
   for (const Tensor& weight : max_norm_weights_) optim::apply_max_norm(weight, config_.max_norm);
-  // Running metrics stay on the device: the host reads them only for the progress display.
-  axpy(1.0f, loss.value(), loss_sum_);
+  // Running metrics stay on the device: the host reads them only for the progress display. A
+  // skipped step's loss counts as 0 (the running mean divides by the steps taken).
+  if (skip) replace_nonfinite_into(loss.value(), 0.0f, finite_loss_);
+  axpy(1.0f, skip ? finite_loss_ : loss.value(), loss_sum_);
   count_correct_into(logits.value(), labels_, correct_batch_);
   axpy(1.0f, correct_batch_, correct_sum_);
+}
+
+// Skip mode: prints the steps skipped since the last report (with the first one's number) and
+// returns how many were skipped since `since` (a count taken earlier); 0 in stop mode.
+int64_t Trainer::report_skipped_steps(uint32_t since) {
+  if (config_.on_nonfinite != "skip") return 0;
+  optim::Optimizer::SkippedSteps skipped = optimizer_->skipped_steps();
+  if (skipped.count > skipped_reported_ && !config_.quiet)
+    std::printf("\nskipped %u step%s with a NaN or infinite loss (%u in all, the first at step %u)\n",
+                skipped.count - skipped_reported_, skipped.count - skipped_reported_ == 1 ? "" : "s",
+                skipped.count, skipped.first_step);
+  skipped_reported_ = skipped.count;
+  return int64_t(skipped.count - since);
 }
 
 EpochResult Trainer::train_epoch(int epoch, int64_t skip_batches, bool* interrupted) {
@@ -160,6 +180,7 @@ EpochResult Trainer::train_epoch(int epoch, int64_t skip_batches, bool* interrup
   Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.epochs), total);
   int64_t done = 0;
   std::string signature;
+  const uint32_t epoch_skipped_start = skipped_reported_;
   for (int64_t batch = skip_batches; batch < total; ++batch) {
     loader_->next(images_, labels_);
     if (config_.capture) {
@@ -172,7 +193,8 @@ EpochResult Trainer::train_epoch(int epoch, int64_t skip_batches, bool* interrup
     // Every 20 batches the host reads the running loss: for the progress display, and to stop a
     // diverged run (NaN or Inf) with the step where it was seen, instead of training on garbage.
     if (done % 20 == 0 || batch + 1 == total) {
-      double running = loss_sum_.to_host()[0] / double(done);
+      int64_t taken = done - report_skipped_steps(epoch_skipped_start);
+      double running = taken > 0 ? loss_sum_.to_host()[0] / double(taken) : 0.0;
       if (!std::isfinite(running))
         throw Error("trainer: the loss became " + std::string(std::isnan(running) ? "NaN" : "infinite") +
                     " by epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1) +
@@ -191,7 +213,8 @@ EpochResult Trainer::train_epoch(int epoch, int64_t skip_batches, bool* interrup
   if (!config_.quiet) progress.finish();
   EpochResult result;
   result.epoch = epoch + 1;
-  result.train_loss = done ? loss_sum_.to_host()[0] / double(done) : NAN;
+  int64_t taken = done - report_skipped_steps(epoch_skipped_start);
+  result.train_loss = taken > 0 ? loss_sum_.to_host()[0] / double(taken) : NAN;
   result.train_accuracy = done ? correct_sum_.to_host()[0] / double(done * config_.batch_size) : NAN;
   result.lr = optimizer_->lr(0);
   result.seconds = progress.seconds();

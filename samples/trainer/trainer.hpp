@@ -38,6 +38,7 @@ struct TrainConfig {
   int64_t max_train = 0;           // use only this many training images (0: all)
   int64_t validation = 5000;       // held out from the training set
   bool capture = true;             // record the training step once, replay it every batch
+  std::string on_nonfinite = "stop";  // a NaN/Inf loss: "stop" with an error, or "skip" the step
   bool quiet = false;
   int64_t interrupt_after = 0;     // tests: act as if Ctrl-C came after this many batches (0: never)
 };
@@ -80,6 +81,7 @@ class Trainer {
  private:
   void record_step();
   EpochResult train_epoch(int epoch, int64_t skip_batches, bool* interrupted);
+  int64_t report_skipped_steps(uint32_t since);
   void load_checkpoint(const std::filesystem::path& path, int* epoch, int64_t* batch);
   void write_metrics() const;
   vkt::NamedTensors checkpoint_tensors() const;
@@ -95,6 +97,8 @@ class Trainer {
   std::vector<vkt::Tensor> max_norm_weights_;
   vkt::Tensor images_, labels_, augmented_, augment_step_;
   vkt::Tensor loss_sum_, correct_sum_, correct_batch_;
+  vkt::Tensor finite_loss_;  // skip mode: the step's loss, 0 where it was not finite
+  uint32_t skipped_reported_ = 0;
   std::unique_ptr<vkt::train::StepCapture> capture_;
   std::vector<EpochResult> history_;
   int64_t batches_run_ = 0;

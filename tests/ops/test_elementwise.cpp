@@ -1,4 +1,5 @@
-// Elementwise binary and unary ops (and sign, clamp, axpy) against float64 references.
+// Elementwise binary and unary ops (and sign, clamp, replace_nonfinite, axpy) against float64
+// references.
 #include <cmath>
 #include <limits>
 
@@ -91,6 +92,24 @@ VKT_CASE("clamp", "range_nan_in_place") {
   ctx.check("lo_above_hi", shapes({shape}), clamp(tx, 1.0f, -1.0f).to_host(), ref(1.0, -1.0), 0.0);
   clamp_into(tx, -0.5f, 2.0f, tx);
   ctx.check("in_place", shapes({shape}), tx.to_host(), ref(-0.5, 2.0), 0.0);
+}
+
+VKT_CASE("replace_nonfinite", "nan_and_inf_in_place") {
+  const Shape shape{3, 337};
+  std::vector<float> x = ctx.uniform(size_t(shape_numel(shape)), -1e3f, 1e3f);
+  x[0] = std::numeric_limits<float>::quiet_NaN();
+  x[7] = std::numeric_limits<float>::infinity();
+  x[500] = -std::numeric_limits<float>::infinity();
+  x[1010] = std::numeric_limits<float>::max();  // finite: kept
+  Tensor tx = ctx.upload(x, shape);
+  auto ref = [&](double value) {
+    std::vector<double> r(x.size());
+    for (size_t i = 0; i < x.size(); ++i) r[i] = std::isfinite(x[i]) ? x[i] : value;
+    return r;
+  };
+  ctx.check("zero", shapes({shape}), replace_nonfinite(tx, 0.0f).to_host(), ref(0.0), 0.0);
+  replace_nonfinite_into(tx, -7.5f, tx);
+  ctx.check("in_place", shapes({shape}), tx.to_host(), ref(-7.5), 0.0);
 }
 
 VKT_CASE("axpy", "update_in_place") {
