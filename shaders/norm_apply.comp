@@ -1,12 +1,15 @@
 #version 450
 #extension GL_GOOGLE_include_directive : enable
-#include "index.glsl"
-// y = (x − mean[r]) · invstd[r] · gamma[c] + beta[c] elementwise, where element i has statistics
-// row r = (i / stat_div) % stat_mod and affine channel c = (i / channel_div) % channel_mod
+#include "norm_planes.glsl"
+// y = (x − mean[r]) · invstd[r] · gamma[c] + beta[c] elementwise over planes (norm_planes.glsl):
+// r = (p / stat_div) % stat_mod or o (STAT_PER_OFFSET), c = (p / channel_div) % channel_mod or o
 // (batch norm: r = c = channel; group norm: r = (n, group), c = channel; layer norm: r = row,
 // c = position in the normalized shape).
 layout(constant_id = 1) const bool HAS_GAMMA = false;
 layout(constant_id = 2) const bool HAS_BETA = false;
+layout(constant_id = 3) const uint TILE_X = 256;
+layout(constant_id = 4) const bool STAT_PER_OFFSET = false;
+layout(constant_id = 5) const bool CHANNEL_PER_OFFSET = false;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer Mean { float mean[]; };
 layout(std430, binding = 2) readonly buffer Invstd { float invstd[]; };
@@ -14,15 +17,31 @@ layout(std430, binding = 3) readonly buffer Gamma { float gamma[]; };
 layout(std430, binding = 4) readonly buffer Beta { float beta[]; };
 layout(std430, binding = 5) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
-  uint n, stat_div, stat_mod, channel_div, channel_mod;
+  uint planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
 };
 
 void main() {
-  uint i = global_index();
-  if (i >= n) return;
-  uint r = (i / stat_div) % stat_mod, c = (i / channel_div) % channel_mod;
-  float v = (x[i] - mean[r]) * invstd[r];
-  if (HAS_GAMMA) v *= gamma[c];
-  if (HAS_BETA) v += beta[c];
-  y[i] = v;
+  uint plane, o;
+  if (!norm_plane_start(TILE_X, planes, run, plane, o)) return;
+  uint r = (plane / stat_div) % stat_mod, c = (plane / channel_div) % channel_mod;
+  float m = 0.0, s = 0.0, g = 1.0, b = 0.0;
+  if (!STAT_PER_OFFSET) {
+    m = mean[r];
+    s = invstd[r];
+  }
+  if (HAS_GAMMA && !CHANNEL_PER_OFFSET) g = gamma[c];
+  if (HAS_BETA && !CHANNEL_PER_OFFSET) b = beta[c];
+  uint base = plane * plane_len;
+  for (uint k = 0; k < run && o < plane_len; ++k, o += TILE_X) {
+    if (STAT_PER_OFFSET) {
+      m = mean[o];
+      s = invstd[o];
+    }
+    if (HAS_GAMMA && CHANNEL_PER_OFFSET) g = gamma[o];
+    if (HAS_BETA && CHANNEL_PER_OFFSET) b = beta[o];
+    float v = (x[base + o] - m) * s;
+    if (HAS_GAMMA) v *= g;
+    if (HAS_BETA) v += b;
+    y[base + o] = v;
+  }
 }

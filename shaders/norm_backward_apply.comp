@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : enable
-#include "index.glsl"
-// dx elementwise, with r and c found from the index as in norm_apply, x̂ = (x − mean[r])·invstd[r],
+#include "norm_planes.glsl"
+// dx elementwise over planes, with r and c found as in norm_apply, x̂ = (x − mean[r])·invstd[r],
 // g = gamma[c] (1 without gamma) and m = `count` elements per statistics row:
 //   MODE 0 (group/layer norm; sums per row r, already weighted by gamma):
 //          dx = invstd·(dy·g − (Σdy·g + x̂·Σdy·g·x̂)/m)
@@ -10,6 +10,9 @@
 //   MODE 2 (batch norm, eval: the statistics are constants): dx = dy·g·invstd
 layout(constant_id = 1) const uint MODE = 0;
 layout(constant_id = 2) const bool HAS_GAMMA = false;
+layout(constant_id = 3) const uint TILE_X = 256;
+layout(constant_id = 4) const bool STAT_PER_OFFSET = false;
+layout(constant_id = 5) const bool CHANNEL_PER_OFFSET = false;
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) readonly buffer Mean { float mean[]; };
@@ -19,21 +22,36 @@ layout(std430, binding = 5) readonly buffer SumDy { float sum_dy[]; };
 layout(std430, binding = 6) readonly buffer SumDyXhat { float sum_dy_xhat[]; };
 layout(std430, binding = 7) writeonly buffer DX { float dx[]; };
 layout(push_constant) uniform Push {
-  uint n, stat_div, stat_mod, channel_div, channel_mod;
+  uint planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
   float count;
 };
 
+// The statistics of row r: mean, invstd, Σdy(·g), Σdy(·g)·x̂.
+vec4 row_stats(uint r) {
+  if (MODE == 2) return vec4(0.0, invstd[r], 0.0, 0.0);
+  return vec4(mean[r], invstd[r], sum_dy[r], sum_dy_xhat[r]);
+}
+
 void main() {
-  uint i = global_index();
-  if (i >= n) return;
-  uint r = (i / stat_div) % stat_mod;
-  float g = HAS_GAMMA ? gamma[(i / channel_div) % channel_mod] : 1.0;
-  float s = invstd[r];
-  if (MODE == 2) {
-    dx[i] = dy[i] * g * s;
-    return;
+  uint plane, o;
+  if (!norm_plane_start(TILE_X, planes, run, plane, o)) return;
+  uint r = (plane / stat_div) % stat_mod, c = (plane / channel_div) % channel_mod;
+  vec4 st = vec4(0.0);
+  float g = 1.0;
+  if (!STAT_PER_OFFSET) st = row_stats(r);
+  if (HAS_GAMMA && !CHANNEL_PER_OFFSET) g = gamma[c];
+  uint base = plane * plane_len;
+  for (uint k = 0; k < run && o < plane_len; ++k, o += TILE_X) {
+    if (STAT_PER_OFFSET) st = row_stats(o);
+    if (HAS_GAMMA && CHANNEL_PER_OFFSET) g = gamma[o];
+    uint i = base + o;
+    float s = st.y;
+    if (MODE == 2) {
+      dx[i] = dy[i] * g * s;
+    } else {
+      float xhat = (x[i] - st.x) * s;
+      float correction = (st.z + xhat * st.w) / count;
+      dx[i] = MODE == 0 ? s * (dy[i] * g - correction) : g * s * (dy[i] - correction);
+    }
   }
-  float xhat = (x[i] - mean[r]) * s;
-  float correction = (sum_dy[r] + xhat * sum_dy_xhat[r]) / count;
-  dx[i] = MODE == 0 ? s * (dy[i] * g - correction) : g * s * (dy[i] - correction);
 }

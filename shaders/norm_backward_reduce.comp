@@ -4,13 +4,16 @@
 #include "norm_common.glsl"
 // Backward sums over reduction rows, chunk by chunk as in norm_stats (norm_common.glsl):
 //   sum_dy[row, chunk] = Σ dy·g,   sum_dy_xhat[row, chunk] = Σ dy·g·x̂
-// with x̂ = (x − mean[r])·invstd[r], g = gamma[c] when WEIGHTED, else 1, and r, c found from the
-// element's index as in norm_apply (r is the reduction row itself when STAT_IS_ROW). Outputs are
-// (rows, chunks); with one chunk they are the final sums, otherwise norm_sum_chunks finishes them.
+// with x̂ = (x − mean[r])·invstd[r] and g = gamma[c] when WEIGHTED, else 1. The statistics row of
+// run j of reduction row `row` is r = j·stat_per_run + row / rows_per_stat (the reduction row itself
+// when STAT_IS_ROW); the channel of element `at` is its offset in the run when CHANNEL_IS_OFFSET,
+// else (at / channel_div) % channel_mod. Outputs are (rows, chunks); with one chunk they are the
+// final sums, otherwise norm_sum_chunks finishes them.
 layout(constant_id = 1) const bool WEIGHTED = false;
 layout(constant_id = 2) const bool STAT_IS_ROW = false;
 // COLUMNS > 0: rows of one-element runs, COLUMNS of them per workgroup.
 layout(constant_id = 3) const uint COLUMNS = 0;
+layout(constant_id = 4) const bool CHANNEL_IS_OFFSET = false;
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) readonly buffer Mean { float mean[]; };
@@ -20,7 +23,7 @@ layout(std430, binding = 5) writeonly buffer SumDy { float sum_dy[]; };
 layout(std430, binding = 6) writeonly buffer SumDyXhat { float sum_dy_xhat[]; };
 layout(push_constant) uniform Push {
   uint rows, segments, seg_len, chunk_len, chunks;
-  uint stat_div, stat_mod, channel_div, channel_mod;
+  uint stat_per_run, rows_per_stat, channel_div, channel_mod;
 };
 
 void main() {
@@ -40,17 +43,22 @@ void main() {
       row_mean = mean[row];
       row_invstd = invstd[row];
     }
+    uint row_stat = STAT_IS_ROW ? 0 : row / rows_per_stat;
+    NormCursor cursor = norm_cursor(begin + lane, lanes, COLUMNS > 0 ? 1 : seg_len);
     for (uint i = begin + lane; i < end; i += lanes) {
-      uint at = COLUMNS > 0 ? i * rows + row : norm_address(row, rows, seg_len, i);
+      uint at = COLUMNS > 0 ? i * rows + row : norm_address(cursor, row, rows, seg_len);
       float m = row_mean, s = row_invstd;
       if (!STAT_IS_ROW) {
-        uint r = (at / stat_div) % stat_mod;
+        uint r = (COLUMNS > 0 ? i : cursor.run) * stat_per_run + row_stat;
         m = mean[r];
         s = invstd[r];
       }
       float g = dy[at];
-      if (WEIGHTED) g *= gamma[(at / channel_div) % channel_mod];
+      if (WEIGHTED)
+        g *= gamma[CHANNEL_IS_OFFSET ? (COLUMNS > 0 ? 0 : cursor.offset)
+                                     : (at / channel_div) % channel_mod];
       sums += vec2(g, g * (x[at] - m) * s);
+      if (COLUMNS == 0) norm_advance(cursor, seg_len);
     }
   }
   sums = workgroup_sum2(sums, per_chunk);

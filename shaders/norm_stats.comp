@@ -28,9 +28,14 @@ void main() {
   uint count = segments * seg_len;
   uint begin = chunk * chunk_len, end = min(count, begin + chunk_len);
   Welford s = Welford(0.0, 0.0, 0.0);
-  if (row < rows) {
-    for (uint i = begin + lane; i < end; i += lanes)
-      welford_add(s, x[COLUMNS > 0 ? i * rows + row : norm_address(row, rows, seg_len, i)]);
+  if (row < rows && COLUMNS > 0) {
+    for (uint i = begin + lane; i < end; i += lanes) welford_add(s, x[i * rows + row]);
+  } else if (row < rows) {
+    NormCursor at = norm_cursor(begin + lane, lanes, seg_len);
+    for (uint i = begin + lane; i < end; i += lanes) {
+      welford_add(s, x[norm_address(at, row, rows, seg_len)]);
+      norm_advance(at, seg_len);
+    }
   }
   s = workgroup_welford(s, per_chunk);
   if (lane != 0 || row >= rows) return;

@@ -3,6 +3,9 @@
 #include "ops/norm_kernels.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cassert>
+#include <optional>
 
 namespace vkt::detail {
 
@@ -31,14 +34,82 @@ std::array<uint32_t, 3> grid_groups(uint64_t count) {
   return grid_1d(count, 1);
 }
 
+// CPU devices (lavapipe) run a workgroup as SIMD vectors of a few lanes, one after another, and
+// switch between them at every barrier: their reduction workgroups are small and long (each
+// invocation sums ~256 elements before the tree), their elementwise workgroups one plane wide.
+bool cpu_device(const Device& device) { return device.info().type == "cpu"; }
+constexpr uint64_t kMinChunkCpu = 16384;
+constexpr uint32_t kMaxGroupCpu = 64;
+constexpr uint32_t kPlaneGroupCpu = 64;
+// Offsets one invocation of norm_apply / norm_backward_apply handles, at most.
+constexpr uint64_t kMaxPlaneRun = 16;
+
+// One index of NormMap as the plane kernels see it: (p / div) % mod of the plane p, or the offset
+// o in the plane (per_offset).
+struct PlaneIndex {
+  uint32_t div, mod;
+  bool per_offset;
+};
+
+// The plane layout of shaders/common/norm_planes.glsl and its grid.
+struct NormPlanes {
+  uint32_t planes, plane_len, tile_x, run;
+  PlaneIndex stat, channel;
+  std::array<uint32_t, 3> grid;
+  uint32_t group;
+};
+
+// index (i / div) % mod of element i = p·plane_len + o as a PlaneIndex, if plane_len allows it.
+std::optional<PlaneIndex> plane_index(uint32_t div, uint32_t mod, uint32_t plane_len) {
+  if (mod <= 1) return PlaneIndex{1, 1, false};  // always 0
+  if (div == 1 && mod == plane_len) return PlaneIndex{1, 1, true};
+  if (div % plane_len == 0) return PlaneIndex{div / plane_len, mod, false};
+  return std::nullopt;
+}
+
+NormPlanes norm_planes(const Device& device, const NormMap& map, uint64_t numel) {
+  // The longest plane over which both indices stay constant or follow the offset: an index
+  // (1, mod) is the offset in planes of `mod`; otherwise its divisor bounds the plane.
+  uint64_t plane_len = numel;
+  for (auto [div, mod] : {std::pair{map.stat_div, map.stat_mod}, {map.channel_div, map.channel_mod}}) {
+    if (mod <= 1) continue;
+    plane_len = std::min<uint64_t>(plane_len, div == 1 ? mod : div);
+  }
+  std::optional<PlaneIndex> stat, channel;
+  if (plane_len > 0 && numel % plane_len == 0) {
+    stat = plane_index(map.stat_div, map.stat_mod, uint32_t(plane_len));
+    channel = plane_index(map.channel_div, map.channel_mod, uint32_t(plane_len));
+  }
+  if (!stat || !channel) {  // a layout of no such plane: one element per plane, divided as given
+    plane_len = 1;
+    stat = PlaneIndex{map.stat_div, map.stat_mod, false};
+    channel = PlaneIndex{map.channel_div, map.channel_mod, false};
+  }
+  uint32_t group = cpu_device(device) ? kPlaneGroupCpu : kElementwiseGroup;
+  uint32_t tile_x = std::min<uint64_t>(group, std::bit_ceil(plane_len));
+  uint64_t run = std::clamp<uint64_t>((plane_len + tile_x - 1) / tile_x, 1, kMaxPlaneRun);
+  uint64_t groups_x = (plane_len + tile_x * run - 1) / (tile_x * run);
+  if (groups_x > 65535) {
+    run = (plane_len + uint64_t(tile_x) * 65535 - 1) / (uint64_t(tile_x) * 65535);
+    groups_x = (plane_len + tile_x * run - 1) / (tile_x * run);
+  }
+  uint64_t planes = numel / plane_len, per_group = group / tile_x;
+  uint64_t tiles = std::max<uint64_t>(1, (planes + per_group - 1) / per_group);
+  uint64_t y = std::min<uint64_t>(tiles, 65535), z = (tiles + y - 1) / y;
+  return {uint32_t(planes), uint32_t(plane_len), tile_x, uint32_t(run), *stat, *channel,
+          {uint32_t(groups_x), uint32_t(y), uint32_t(z)}, group};
+}
+
 }  // namespace
 
 NormChunks norm_chunks(const Device& device, const NormRows& rows) {
   uint64_t count = rows.count();
-  uint32_t limit = std::min(kMaxGroup, floor_pow2(device.info().max_workgroup_invocations));
+  bool cpu = cpu_device(device);
+  uint32_t limit = std::min(cpu ? kMaxGroupCpu : kMaxGroup,
+                            floor_pow2(device.info().max_workgroup_invocations));
   // Columns: chunks count matrix rows, kColumns elements each.
   uint32_t columns = rows.seg_len == 1 && rows.rows >= kColumns && limit >= kColumns ? kColumns : 0;
-  uint64_t min_chunk = columns > 0 ? kMinChunk / columns : kMinChunk;
+  uint64_t min_chunk = (cpu ? kMinChunkCpu : kMinChunk) / (columns > 0 ? columns : 1);
   uint64_t chunk_len = std::max(min_chunk, (count + kMaxChunks - 1) / kMaxChunks);
   uint64_t chunks = std::max<uint64_t>(1, (count + chunk_len - 1) / chunk_len);
   // Short chunks get small workgroups (about 4 elements per invocation): layer norm over D = 20
@@ -88,15 +159,19 @@ void norm_stats(const Tensor& x, const NormRows& rows, float eps, const Tensor& 
 
 void norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
                 const Tensor& beta, const NormMap& map, const Tensor& y) {
+  NormPlanes planes = norm_planes(x.device(), map, uint64_t(x.numel()));
   struct {
-    uint32_t n, stat_div, stat_mod, channel_div, channel_mod;
-  } push{uint32_t(x.numel()), map.stat_div, map.stat_mod, map.channel_div, map.channel_mod};
+    uint32_t planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
+  } push{planes.planes,   planes.plane_len,   planes.run,         planes.stat.div,
+         planes.stat.mod, planes.channel.div, planes.channel.mod};
   // Unused affine bindings get a bound, read-only stand-in (the shader never reads them).
   scheduler_of(x).dispatch(
-      Kernel{"norm_apply", {kElementwiseGroup, gamma.defined(), beta.defined()}},
+      Kernel{"norm_apply",
+             {planes.group, gamma.defined(), beta.defined(), planes.tile_x,
+              planes.stat.per_offset, planes.channel.per_offset}},
       {in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
        in(beta.defined() ? beta : mean), out(y)},
-      push, grid_1d(x.numel()));
+      push, planes.grid);
 }
 
 void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& invstd,
@@ -109,14 +184,28 @@ void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, c
     partial_a = Tensor::empty(x.device(), {int64_t(partials)});
     partial_b = Tensor::empty(x.device(), {int64_t(partials)});
   }
+  // The statistics row of run j of reduction row r: element (j·rows + r)·seg_len + o has row
+  // (that / stat_div) % stat_mod = j·stat_per_run + r / rows_per_stat when stat_div is a whole
+  // number of runs dividing a run of all rows (group norm's channels, layer norm's columns).
+  uint32_t stat_per_run = 0, rows_per_stat = 1;
+  if (!stat_is_row) {
+    uint64_t run_of_rows = uint64_t(rows.rows) * rows.seg_len;
+    assert(map.stat_div % rows.seg_len == 0 && run_of_rows % map.stat_div == 0);
+    stat_per_run = uint32_t(run_of_rows / map.stat_div);
+    rows_per_stat = map.stat_div / rows.seg_len;
+    assert(uint64_t(rows.segments - 1) * stat_per_run + (rows.rows - 1) / rows_per_stat <
+           map.stat_mod);
+  }
+  bool channel_is_offset = map.channel_div == 1 && map.channel_mod == rows.seg_len;
   struct {
     uint32_t rows, segments, seg_len, chunk_len, chunks;
-    uint32_t stat_div, stat_mod, channel_div, channel_mod;
-  } push{rows.rows,    rows.segments, rows.seg_len,    chunks.chunk_len, chunks.chunks,
-         map.stat_div, map.stat_mod,  map.channel_div, map.channel_mod};
+    uint32_t stat_per_run, rows_per_stat, channel_div, channel_mod;
+  } push{rows.rows,    rows.segments, rows.seg_len,     chunks.chunk_len, chunks.chunks,
+         stat_per_run, rows_per_stat, map.channel_div, map.channel_mod};
   Scheduler& scheduler = scheduler_of(x);
   scheduler.dispatch(
-      Kernel{"norm_backward_reduce", {chunks.group, weight.defined(), stat_is_row, chunks.columns}},
+      Kernel{"norm_backward_reduce",
+             {chunks.group, weight.defined(), stat_is_row, chunks.columns, channel_is_offset}},
       {in(dy), in(x), in(mean), in(invstd), in(weight.defined() ? weight : mean), out(partial_a),
        out(partial_b)},
       push, grid_groups(chunks.workgroups(rows)));
@@ -133,17 +222,21 @@ void norm_backward_input(NormBackwardMode mode, const Tensor& dy, const Tensor& 
                          const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
                          const Tensor& sum_dy, const Tensor& sum_dy_xhat, const NormMap& map,
                          uint64_t count, const Tensor& dx) {
+  NormPlanes planes = norm_planes(x.device(), map, uint64_t(x.numel()));
   struct {
-    uint32_t n, stat_div, stat_mod, channel_div, channel_mod;
+    uint32_t planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
     float count;
-  } push{uint32_t(x.numel()), map.stat_div,    map.stat_mod,
-         map.channel_div,     map.channel_mod, float(count)};
+  } push{planes.planes,      planes.plane_len,  planes.run,
+         planes.stat.div,    planes.stat.mod,   planes.channel.div,
+         planes.channel.mod, float(count)};
   bool sums = mode != NormBackwardMode::batch_eval;
   scheduler_of(x).dispatch(
-      Kernel{"norm_backward_apply", {kElementwiseGroup, uint32_t(mode), gamma.defined()}},
+      Kernel{"norm_backward_apply",
+             {planes.group, uint32_t(mode), gamma.defined(), planes.tile_x,
+              planes.stat.per_offset, planes.channel.per_offset}},
       {in(dy), in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
        in(sums ? sum_dy : mean), in(sums ? sum_dy_xhat : mean), out(dx)},
-      push, grid_1d(x.numel()));
+      push, planes.grid);
 }
 
 void require_vector(const Tensor& t, int64_t n, const char* op, const char* name) {

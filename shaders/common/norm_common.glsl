@@ -18,9 +18,32 @@
 // results).
 #extension GL_GOOGLE_include_directive : enable
 
-uint norm_address(uint row, uint rows, uint seg_len, uint i) {
-  uint run = i / seg_len;
-  return (run * rows + row) * seg_len + (i - run * seg_len);
+// Element i = run·seg_len + offset of a row, walked i = first, first + step, ... with a carry
+// instead of a division per element (an integer division by a non-constant is eight scalar divisions
+// per vector on CPU devices).
+struct NormCursor {
+  uint run, offset, step_runs, step_offset;
+};
+
+NormCursor norm_cursor(uint first, uint step, uint seg_len) {
+  uint run = first / seg_len, step_runs = step / seg_len;
+  return NormCursor(run, first - run * seg_len, step_runs, step - step_runs * seg_len);
+}
+
+void norm_advance(inout NormCursor c, uint seg_len) {
+  uint room = seg_len - c.offset;  // > 0; written so that nothing overflows
+  c.run += c.step_runs;
+  if (c.step_offset >= room) {
+    c.offset = c.step_offset - room;
+    c.run += 1;
+  } else {
+    c.offset += c.step_offset;
+  }
+}
+
+// The address of the cursor's element of reduction row `row`.
+uint norm_address(NormCursor c, uint row, uint rows, uint seg_len) {
+  return (c.run * rows + row) * seg_len + c.offset;
 }
 
 // The workgroup index of a grid folded into x and y (see grid_1d in lib/ops/launch.hpp).
