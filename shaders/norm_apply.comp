@@ -10,12 +10,15 @@ layout(constant_id = 2) const bool HAS_BETA = false;
 layout(constant_id = 3) const uint TILE_X = 256;
 layout(constant_id = 4) const bool STAT_PER_OFFSET = false;
 layout(constant_id = 5) const bool CHANNEL_PER_OFFSET = false;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+// VEC4: plane_len and the offsets count fours of floats (both indices constant over a plane);
+// otherwise x and y are read one float at a time.
+layout(constant_id = 6) const bool VEC4 = false;
+layout(std430, binding = 0) readonly buffer X { vec4 x[]; };
 layout(std430, binding = 1) readonly buffer Mean { float mean[]; };
 layout(std430, binding = 2) readonly buffer Invstd { float invstd[]; };
 layout(std430, binding = 3) readonly buffer Gamma { float gamma[]; };
 layout(std430, binding = 4) readonly buffer Beta { float beta[]; };
-layout(std430, binding = 5) writeonly buffer Y { float y[]; };
+layout(std430, binding = 5) writeonly buffer Y { vec4 y[]; };
 layout(push_constant) uniform Push {
   uint planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
 };
@@ -39,9 +42,17 @@ void main() {
     }
     if (HAS_GAMMA && CHANNEL_PER_OFFSET) g = gamma[o];
     if (HAS_BETA && CHANNEL_PER_OFFSET) b = beta[o];
-    float v = (x[base + o] - m) * s;
-    if (HAS_GAMMA) v *= g;
-    if (HAS_BETA) v += b;
-    y[base + o] = v;
+    uint i = base + o;
+    if (VEC4) {
+      vec4 v = (x[i] - m) * s;
+      if (HAS_GAMMA) v *= g;
+      if (HAS_BETA) v += b;
+      y[i] = v;
+    } else {
+      float v = (x[i >> 2][i & 3] - m) * s;
+      if (HAS_GAMMA) v *= g;
+      if (HAS_BETA) v += b;
+      y[i >> 2][i & 3] = v;
+    }
   }
 }

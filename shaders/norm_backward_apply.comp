@@ -13,14 +13,17 @@ layout(constant_id = 2) const bool HAS_GAMMA = false;
 layout(constant_id = 3) const uint TILE_X = 256;
 layout(constant_id = 4) const bool STAT_PER_OFFSET = false;
 layout(constant_id = 5) const bool CHANNEL_PER_OFFSET = false;
-layout(std430, binding = 0) readonly buffer DY { float dy[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+// VEC4: plane_len and the offsets count fours of floats (both indices constant over a plane);
+// otherwise dy, x and dx are read one float at a time.
+layout(constant_id = 6) const bool VEC4 = false;
+layout(std430, binding = 0) readonly buffer DY { vec4 dy[]; };
+layout(std430, binding = 1) readonly buffer X { vec4 x[]; };
 layout(std430, binding = 2) readonly buffer Mean { float mean[]; };
 layout(std430, binding = 3) readonly buffer Invstd { float invstd[]; };
 layout(std430, binding = 4) readonly buffer Gamma { float gamma[]; };
 layout(std430, binding = 5) readonly buffer SumDy { float sum_dy[]; };
 layout(std430, binding = 6) readonly buffer SumDyXhat { float sum_dy_xhat[]; };
-layout(std430, binding = 7) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 7) writeonly buffer DX { vec4 dx[]; };
 layout(push_constant) uniform Push {
   uint planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
   float count;
@@ -46,12 +49,23 @@ void main() {
     if (HAS_GAMMA && CHANNEL_PER_OFFSET) g = gamma[o];
     uint i = base + o;
     float s = st.y;
-    if (MODE == 2) {
-      dx[i] = dy[i] * g * s;
+    if (VEC4) {
+      if (MODE == 2) {
+        dx[i] = dy[i] * g * s;
+      } else {
+        vec4 xhat = (x[i] - st.x) * s;
+        vec4 correction = (st.z + xhat * st.w) / count;
+        dx[i] = MODE == 0 ? s * (dy[i] * g - correction) : g * s * (dy[i] - correction);
+      }
     } else {
-      float xhat = (x[i] - st.x) * s;
-      float correction = (st.z + xhat * st.w) / count;
-      dx[i] = MODE == 0 ? s * (dy[i] * g - correction) : g * s * (dy[i] - correction);
+      uint q = i >> 2, j = i & 3;
+      if (MODE == 2) {
+        dx[q][j] = dy[q][j] * g * s;
+      } else {
+        float xhat = (x[q][j] - st.x) * s;
+        float correction = (st.z + xhat * st.w) / count;
+        dx[q][j] = MODE == 0 ? s * (dy[q][j] * g - correction) : g * s * (dy[q][j] - correction);
+      }
     }
   }
 }
