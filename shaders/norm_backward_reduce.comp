@@ -14,8 +14,11 @@ layout(constant_id = 2) const bool STAT_IS_ROW = false;
 // COLUMNS > 0: rows of one-element runs, COLUMNS of them per workgroup.
 layout(constant_id = 3) const uint COLUMNS = 0;
 layout(constant_id = 4) const bool CHANNEL_IS_OFFSET = false;
-layout(std430, binding = 0) readonly buffer DY { float dy[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+// VEC4 (not WEIGHTED): runs of whole fours of floats on 16 bytes, chunk_len a multiple of 4; read
+// four at a time.
+layout(constant_id = 5) const bool VEC4 = false;
+layout(std430, binding = 0) readonly buffer DY { vec4 dy[]; };
+layout(std430, binding = 1) readonly buffer X { vec4 x[]; };
 layout(std430, binding = 2) readonly buffer Mean { float mean[]; };
 layout(std430, binding = 3) readonly buffer Invstd { float invstd[]; };
 layout(std430, binding = 4) readonly buffer Gamma { float gamma[]; };
@@ -44,21 +47,30 @@ void main() {
       row_invstd = invstd[row];
     }
     uint row_stat = STAT_IS_ROW ? 0 : row / rows_per_stat;
-    NormCursor cursor = norm_cursor(begin + lane, lanes, COLUMNS > 0 ? 1 : seg_len);
-    for (uint i = begin + lane; i < end; i += lanes) {
-      uint at = COLUMNS > 0 ? i * rows + row : norm_address(cursor, row, rows, seg_len);
+    uint unit = VEC4 ? 4 : 1, seg = COLUMNS > 0 ? 1 : seg_len / unit;
+    NormCursor cursor = norm_cursor(begin / unit + lane, lanes, seg);
+    for (uint i = begin / unit + lane; i < end / unit; i += lanes) {
+      uint at = COLUMNS > 0 ? i * rows + row : norm_address(cursor, row, rows, seg);
       float m = row_mean, s = row_invstd;
       if (!STAT_IS_ROW) {
         uint r = (COLUMNS > 0 ? i : cursor.run) * stat_per_run + row_stat;
         m = mean[r];
         s = invstd[r];
       }
-      float g = dy[at];
-      if (WEIGHTED)
-        g *= gamma[CHANNEL_IS_OFFSET ? (COLUMNS > 0 ? 0 : cursor.offset)
-                                     : (at / channel_div) % channel_mod];
-      sums += vec2(g, g * (x[at] - m) * s);
-      if (COLUMNS == 0) norm_advance(cursor, seg_len);
+      if (VEC4) {
+        vec4 g = dy[at], xhat = (x[at] - m) * s;
+        sums += vec2(g.x, g.x * xhat.x);
+        sums += vec2(g.y, g.y * xhat.y);
+        sums += vec2(g.z, g.z * xhat.z);
+        sums += vec2(g.w, g.w * xhat.w);
+      } else {
+        float g = dy[at >> 2][at & 3];
+        if (WEIGHTED)
+          g *= gamma[CHANNEL_IS_OFFSET ? (COLUMNS > 0 ? 0 : cursor.offset)
+                                       : (at / channel_div) % channel_mod];
+        sums += vec2(g, g * (x[at >> 2][at & 3] - m) * s);
+      }
+      if (COLUMNS == 0) norm_advance(cursor, seg);
     }
   }
   sums = workgroup_sum2(sums, per_chunk);

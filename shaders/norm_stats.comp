@@ -9,7 +9,9 @@
 layout(constant_id = 1) const bool FINAL = false;
 // COLUMNS > 0: rows of one-element runs, COLUMNS of them per workgroup.
 layout(constant_id = 2) const uint COLUMNS = 0;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+// VEC4: runs of whole fours of floats on 16 bytes, chunk_len a multiple of 4; read four at a time.
+layout(constant_id = 3) const bool VEC4 = false;
+layout(std430, binding = 0) readonly buffer X { vec4 x[]; };
 layout(std430, binding = 1) writeonly buffer OutMean { float out_mean[]; };    // (rows[, chunks])
 layout(std430, binding = 2) writeonly buffer OutSecond { float out_second[]; };  // invstd or M2
 layout(push_constant) uniform Push {
@@ -29,11 +31,26 @@ void main() {
   uint begin = chunk * chunk_len, end = min(count, begin + chunk_len);
   Welford s = Welford(0.0, 0.0, 0.0);
   if (row < rows && COLUMNS > 0) {
-    for (uint i = begin + lane; i < end; i += lanes) welford_add(s, x[i * rows + row]);
+    for (uint i = begin + lane; i < end; i += lanes) {
+      uint at = i * rows + row;
+      welford_add(s, x[at >> 2][at & 3]);
+    }
+  } else if (row < rows && VEC4) {
+    uint seg4 = seg_len / 4;
+    NormCursor at = norm_cursor(begin / 4 + lane, lanes, seg4);
+    for (uint i = begin / 4 + lane; i < end / 4; i += lanes) {
+      vec4 v = x[norm_address(at, row, rows, seg4)];
+      welford_add(s, v.x);
+      welford_add(s, v.y);
+      welford_add(s, v.z);
+      welford_add(s, v.w);
+      norm_advance(at, seg4);
+    }
   } else if (row < rows) {
     NormCursor at = norm_cursor(begin + lane, lanes, seg_len);
     for (uint i = begin + lane; i < end; i += lanes) {
-      welford_add(s, x[norm_address(at, row, rows, seg_len)]);
+      uint q = norm_address(at, row, rows, seg_len);
+      welford_add(s, x[q >> 2][q & 3]);
       norm_advance(at, seg_len);
     }
   }

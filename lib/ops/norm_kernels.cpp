@@ -39,7 +39,9 @@ std::array<uint32_t, 3> grid_groups(uint64_t count) {
 // workgroups are one subgroup (one vector: no switches) and their reduction chunks long, so each
 // invocation sums ~2048 elements before the tree. Measured on lavapipe (batch norm 128x32x28x28):
 // 256 -> 64 invocations made every kernel 2-3x faster, 64 -> 8 the reductions up to 2x more.
-bool cpu_device(const Device& device) { return device.info().type == "cpu"; }
+bool cpu_device(const Device& device) {
+  return device.info().type == "cpu";
+}
 uint32_t cpu_group(const Device& device) {
   uint32_t width = device.info().subgroup_size;
   return width > 0 ? width : 8;
@@ -52,6 +54,13 @@ bool vec4_aligned(std::initializer_list<Tensor> tensors) {
   for (const Tensor& t : tensors)
     if (t.byte_offset() % 16 != 0) return false;
   return true;
+}
+
+// The reductions read fours of floats where the runs are whole fours on 16 bytes.
+bool reduce_vec4(const NormRows& rows, const NormChunks& chunks,
+                 std::initializer_list<Tensor> tensors) {
+  return chunks.columns == 0 && rows.seg_len % 4 == 0 && chunks.chunk_len % 4 == 0 &&
+         vec4_aligned(tensors);
 }
 
 // One index of NormMap as the plane kernels see it: (p / div) % mod of the plane p, or the offset
@@ -83,7 +92,8 @@ NormPlanes norm_planes(const Device& device, const NormMap& map, uint64_t numel,
   // The longest plane over which both indices stay constant or follow the offset: an index
   // (1, mod) is the offset in planes of `mod`; otherwise its divisor bounds the plane.
   uint64_t plane_len = numel;
-  for (auto [div, mod] : {std::pair{map.stat_div, map.stat_mod}, {map.channel_div, map.channel_mod}}) {
+  for (auto [div, mod] :
+       {std::pair{map.stat_div, map.stat_mod}, {map.channel_div, map.channel_mod}}) {
     if (mod <= 1) continue;
     plane_len = std::min<uint64_t>(plane_len, div == 1 ? mod : div);
   }
@@ -112,8 +122,15 @@ NormPlanes norm_planes(const Device& device, const NormMap& map, uint64_t numel,
   uint64_t per_group = group / tile_x;
   uint64_t tiles = std::max<uint64_t>(1, (planes + per_group - 1) / per_group);
   uint64_t y = std::min<uint64_t>(tiles, 65535), z = (tiles + y - 1) / y;
-  return {uint32_t(planes), uint32_t(plane_len), tile_x, uint32_t(run), *stat, *channel,
-          {uint32_t(groups_x), uint32_t(y), uint32_t(z)}, group, vec4};
+  return {uint32_t(planes),
+          uint32_t(plane_len),
+          tile_x,
+          uint32_t(run),
+          *stat,
+          *channel,
+          {uint32_t(groups_x), uint32_t(y), uint32_t(z)},
+          group,
+          vec4};
 }
 
 }  // namespace
@@ -127,6 +144,7 @@ NormChunks norm_chunks(const Device& device, const NormRows& rows) {
   if (cpu) limit = std::min(limit, std::max(columns, floor_pow2(cpu_group(device))));
   uint64_t min_chunk = (cpu ? kMinChunkCpu : kMinChunk) / (columns > 0 ? columns : 1);
   uint64_t chunk_len = std::max(min_chunk, (count + kMaxChunks - 1) / kMaxChunks);
+  chunk_len = (chunk_len + 3) / 4 * 4;  // whole fours for the kernels' vec4 reads
   uint64_t chunks = std::max<uint64_t>(1, (count + chunk_len - 1) / chunk_len);
   // Short chunks get small workgroups (about 4 elements per invocation): layer norm over D = 20
   // should not leave 236 of 256 invocations idle.
@@ -138,11 +156,12 @@ NormChunks norm_chunks(const Device& device, const NormRows& rows) {
 
 void norm_partial_stats(const Tensor& x, const NormRows& rows, const NormChunks& chunks,
                         const Tensor& partial_mean, const Tensor& partial_m2) {
+  bool vec4 = reduce_vec4(rows, chunks, {x});
   struct {
     uint32_t rows, segments, seg_len, chunk_len, chunks;
     float eps;
   } push{rows.rows, rows.segments, rows.seg_len, chunks.chunk_len, chunks.chunks, 0.0f};
-  scheduler_of(x).dispatch(Kernel{"norm_stats", {chunks.group, 0u, chunks.columns}},
+  scheduler_of(x).dispatch(Kernel{"norm_stats", {chunks.group, 0u, chunks.columns, vec4}},
                            {in(x), out(partial_mean), out(partial_m2)}, push,
                            grid_groups(chunks.workgroups(rows)));
 }
@@ -156,8 +175,9 @@ void norm_stats(const Tensor& x, const NormRows& rows, float eps, const Tensor& 
   } push{rows.rows, rows.segments, rows.seg_len, chunks.chunk_len, chunks.chunks, eps};
   Scheduler& scheduler = scheduler_of(x);
   if (chunks.chunks == 1) {
-    scheduler.dispatch(Kernel{"norm_stats", {chunks.group, 1u, chunks.columns}},
-                       {in(x), out(mean), out(invstd)}, push, grid_groups(chunks.workgroups(rows)));
+    scheduler.dispatch(
+        Kernel{"norm_stats", {chunks.group, 1u, chunks.columns, reduce_vec4(rows, chunks, {x})}},
+        {in(x), out(mean), out(invstd)}, push, grid_groups(chunks.workgroups(rows)));
     return;
   }
   uint64_t partials = uint64_t(rows.rows) * chunks.chunks;
@@ -175,20 +195,18 @@ void norm_stats(const Tensor& x, const NormRows& rows, float eps, const Tensor& 
 
 void norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
                 const Tensor& beta, const NormMap& map, const Tensor& y) {
-  NormPlanes planes =
-      norm_planes(x.device(), map, uint64_t(x.numel()), vec4_aligned({x, y}));
+  NormPlanes planes = norm_planes(x.device(), map, uint64_t(x.numel()), vec4_aligned({x, y}));
   struct {
     uint32_t planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
-  } push{planes.planes,   planes.plane_len,   planes.run,         planes.stat.div,
+  } push{planes.planes,   planes.plane_len,   planes.run,        planes.stat.div,
          planes.stat.mod, planes.channel.div, planes.channel.mod};
   // Unused affine bindings get a bound, read-only stand-in (the shader never reads them).
-  scheduler_of(x).dispatch(
-      Kernel{"norm_apply",
-             {planes.group, gamma.defined(), beta.defined(), planes.tile_x,
-              planes.stat.per_offset, planes.channel.per_offset, planes.vec4}},
-      {in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
-       in(beta.defined() ? beta : mean), out(y)},
-      push, planes.grid);
+  scheduler_of(x).dispatch(Kernel{"norm_apply",
+                                  {planes.group, gamma.defined(), beta.defined(), planes.tile_x,
+                                   planes.stat.per_offset, planes.channel.per_offset, planes.vec4}},
+                           {in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
+                            in(beta.defined() ? beta : mean), out(y)},
+                           push, planes.grid);
 }
 
 void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& invstd,
@@ -217,12 +235,13 @@ void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, c
   struct {
     uint32_t rows, segments, seg_len, chunk_len, chunks;
     uint32_t stat_per_run, rows_per_stat, channel_div, channel_mod;
-  } push{rows.rows,    rows.segments, rows.seg_len,     chunks.chunk_len, chunks.chunks,
+  } push{rows.rows,    rows.segments, rows.seg_len,    chunks.chunk_len, chunks.chunks,
          stat_per_run, rows_per_stat, map.channel_div, map.channel_mod};
   Scheduler& scheduler = scheduler_of(x);
   scheduler.dispatch(
       Kernel{"norm_backward_reduce",
-             {chunks.group, weight.defined(), stat_is_row, chunks.columns, channel_is_offset}},
+             {chunks.group, weight.defined(), stat_is_row, chunks.columns, channel_is_offset,
+              !weight.defined() && reduce_vec4(rows, chunks, {dy, x})}},
       {in(dy), in(x), in(mean), in(invstd), in(weight.defined() ? weight : mean), out(partial_a),
        out(partial_b)},
       push, grid_groups(chunks.workgroups(rows)));
@@ -239,22 +258,19 @@ void norm_backward_input(NormBackwardMode mode, const Tensor& dy, const Tensor& 
                          const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
                          const Tensor& sum_dy, const Tensor& sum_dy_xhat, const NormMap& map,
                          uint64_t count, const Tensor& dx) {
-  NormPlanes planes =
-      norm_planes(x.device(), map, uint64_t(x.numel()), vec4_aligned({dy, x, dx}));
+  NormPlanes planes = norm_planes(x.device(), map, uint64_t(x.numel()), vec4_aligned({dy, x, dx}));
   struct {
     uint32_t planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
     float count;
-  } push{planes.planes,      planes.plane_len,  planes.run,
-         planes.stat.div,    planes.stat.mod,   planes.channel.div,
-         planes.channel.mod, float(count)};
+  } push{planes.planes,   planes.plane_len,   planes.run,         planes.stat.div,
+         planes.stat.mod, planes.channel.div, planes.channel.mod, float(count)};
   bool sums = mode != NormBackwardMode::batch_eval;
-  scheduler_of(x).dispatch(
-      Kernel{"norm_backward_apply",
-             {planes.group, uint32_t(mode), gamma.defined(), planes.tile_x,
-              planes.stat.per_offset, planes.channel.per_offset, planes.vec4}},
-      {in(dy), in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
-       in(sums ? sum_dy : mean), in(sums ? sum_dy_xhat : mean), out(dx)},
-      push, planes.grid);
+  scheduler_of(x).dispatch(Kernel{"norm_backward_apply",
+                                  {planes.group, uint32_t(mode), gamma.defined(), planes.tile_x,
+                                   planes.stat.per_offset, planes.channel.per_offset, planes.vec4}},
+                           {in(dy), in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
+                            in(sums ? sum_dy : mean), in(sums ? sum_dy_xhat : mean), out(dx)},
+                           push, planes.grid);
 }
 
 void require_vector(const Tensor& t, int64_t n, const char* op, const char* name) {
