@@ -2,7 +2,9 @@
 // over odd shapes, strides, padding, dilation, groups (incl. depthwise), 1x1 kernels, split-K and
 // accumulating weight gradients; the reference backward is checked by finite differences first.
 // Kernels exercised: conv2d (forward and backward-data), conv2d_wgrad with and without the
-// split-K path, conv2d_split_sum, conv2d_bias_grad.
+// split-K path, conv2d_split_sum, conv2d_bias_grad, and the register-tiled conv2d_subgroup and
+// conv2d_wgrad_subgroup (every forward and backward case runs through each kernel of
+// kGemmKernels and must match the tiled one bit for bit).
 #include "conformance.hpp"
 #include "gradcheck.hpp"
 
