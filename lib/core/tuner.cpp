@@ -21,6 +21,11 @@ Tuner::Tuner(std::filesystem::path file, bool enabled) : file_(std::move(file)),
   }
 }
 
+bool Tuner::empty() {
+  std::lock_guard lock(mutex_);
+  return choices_.empty();
+}
+
 std::optional<std::string> Tuner::remembered(const std::string& key,
                                              const std::vector<std::string>& candidates) {
   std::lock_guard lock(mutex_);

@@ -22,6 +22,8 @@ class Tuner {
   Tuner(std::filesystem::path file, bool enabled);
 
   bool enabled() const { return enabled_; }
+  // No choice remembered (from the file or this process).
+  bool empty();
   // The remembered choice for `key`, if it is one of `candidates`.
   std::optional<std::string> remembered(const std::string& key,
                                         const std::vector<std::string>& candidates);

@@ -48,10 +48,16 @@ double time_runs(const Device& device, const std::function<void()>& record) {
 
 // What the tuner times: the tiled kernel and subgroup tiles of 1, 2 and 4 subgroups of rows by 4
 // or 8 columns per lane.
+// Whether the subgroup kernels can run: one subgroup must fit in a workgroup.
+bool subgroup_possible(const DeviceInfo& info) {
+  uint32_t lanes = info.subgroup_size;
+  return lanes >= 4 && lanes <= 128 && lanes <= info.max_workgroup_invocations;
+}
+
 std::vector<KernelChoice> candidates(const DeviceInfo& info) {
   std::vector<KernelChoice> list{{KernelChoice::Kind::tiled}};
   uint32_t lanes = info.subgroup_size;
-  if (lanes < 4 || lanes > 128 || lanes > info.max_workgroup_invocations) return list;
+  if (!subgroup_possible(info)) return list;
   for (uint32_t rows : {lanes, 2 * lanes, 4 * lanes})
     for (uint32_t columns : {4u, 8u})
       if (rows * columns <= 512) list.push_back({KernelChoice::Kind::subgroup, rows, columns});
@@ -81,7 +87,9 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
                           const std::function<void(const KernelChoice&)>& record) {
   const char* text = std::getenv(env_var);
   Tuner& tuner = *device.shared_state()->tuner;
-  if (requested.kind != KernelChoice::Kind::automatic || (text && *text))
+  // The common eager path (no tuning, nothing remembered) builds no candidate list.
+  if (requested.kind != KernelChoice::Kind::automatic || (text && *text) ||
+      (!tuner.enabled() && tuner.empty()))
     return resolve_kernel(op, env_var, device.info(), requested, rows, columns);
   std::vector<KernelChoice> list = candidates(device.info());
   std::vector<std::string> names;
@@ -103,12 +111,12 @@ KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInf
     if (text && *text) requested = parse(op, env_var, text);
   }
   const uint32_t lanes = info.subgroup_size;
-  bool subgroup_possible = lanes >= 4 && lanes <= 128 && lanes <= info.max_workgroup_invocations;
+  bool possible = subgroup_possible(info);
   if (requested.kind == KernelChoice::Kind::automatic)
-    requested.kind = info.type == "cpu" && subgroup_possible ? KernelChoice::Kind::subgroup
-                                                             : KernelChoice::Kind::tiled;
+    requested.kind = info.type == "cpu" && possible ? KernelChoice::Kind::subgroup
+                                                    : KernelChoice::Kind::tiled;
   if (requested.kind == KernelChoice::Kind::tiled) return requested;
-  VKT_REQUIRE(subgroup_possible, op,
+  VKT_REQUIRE(possible, op,
               "the subgroup kernel needs a subgroup size in [4, 128], the device reports " +
                   std::to_string(lanes));
   if (requested.columns == 0) {
