@@ -4,8 +4,11 @@
 // Credited work: matmul and conv2d 2·(multiply-adds) flops; every kernel its compulsory bytes
 // (each tensor it must read, read once; each it writes, written once), float32.
 #include <cstdio>
+#include <functional>
+#include <memory>
 
 #include "bench.hpp"
+#include "vktrain/optim.hpp"
 
 namespace vkt::bench {
 
@@ -145,6 +148,31 @@ struct Suite {
     add(result);
   }
 
+  // One optimizer step over a single parameter of n elements. `floats` is the compulsory traffic
+  // per element: the parameter, its gradient and state read, the parameter and state written.
+  void optimizer_case(const std::string& kind, int64_t n, double floats,
+                      const std::function<std::unique_ptr<optim::Optimizer>(
+                          std::vector<optim::ParamRef>)>& make) {
+    std::string name = "optim_" + kind + "_" + std::to_string(n);
+    if (!selected(options, name)) return;
+    std::vector<optim::ParamRef> params{
+        {"weight", random_tensor(device, {n}, 11), random_tensor(device, {n}, 12)}};
+    std::unique_ptr<optim::Optimizer> optimizer = make(params);
+    optimizer->step();  // the first step initialises the state; time the steady ones
+    KernelResult result{name, "optimizer", 0, floats * kFloat * double(n)};
+    result.timing = measure(device, [&] { optimizer->step(); }, options);
+    add(result);
+  }
+
+  void relu_case(int64_t n) {
+    std::string name = "relu_fwd_" + std::to_string(n);
+    if (!selected(options, name)) return;
+    Tensor x = random_tensor(device, {n}, 13), y = Tensor::empty(device, {n});
+    KernelResult result{name, "elementwise", 0, 2 * kFloat * double(n)};
+    result.timing = measure(device, [&] { unary_into(UnaryOp::relu, x, 1.0f, y); }, options);
+    add(result);
+  }
+
   void cross_entropy_case(int64_t n, int64_t classes) {
     std::string name =
         "cross_entropy_fwd_bwd_" + std::to_string(n) + "x" + std::to_string(classes);
@@ -218,6 +246,27 @@ KernelRun run_kernels(const Device& device, const Options& options) {
   }
   suite.dropout_case(quick ? (int64_t(1) << 14) : (int64_t(1) << 22));
   suite.cross_entropy_case(128, 10);
+  const int64_t elements = quick ? (int64_t(1) << 14) : (int64_t(1) << 22);
+  suite.relu_case(elements);
+  using Params = std::vector<optim::ParamRef>;
+  suite.optimizer_case("sgd_momentum", elements, 5, [](Params p) {
+    return std::make_unique<optim::SGD>(std::move(p), optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
+  });
+  suite.optimizer_case("adam", elements, 7, [](Params p) {
+    return std::make_unique<optim::Adam>(std::move(p), optim::AdamOptions{});
+  });
+  suite.optimizer_case("adamw", elements, 7, [](Params p) {
+    return std::make_unique<optim::AdamW>(std::move(p), optim::AdamWOptions{});
+  });
+  suite.optimizer_case("rmsprop", elements, 5, [](Params p) {
+    return std::make_unique<optim::RMSprop>(std::move(p), optim::RMSpropOptions{});
+  });
+  suite.optimizer_case("adagrad", elements, 5, [](Params p) {
+    return std::make_unique<optim::Adagrad>(std::move(p), optim::AdagradOptions{});
+  });
+  suite.optimizer_case("adadelta", elements, 7, [](Params p) {
+    return std::make_unique<optim::Adadelta>(std::move(p), optim::AdadeltaOptions{});
+  });
   return std::move(suite.run);
 }
 

@@ -6,9 +6,14 @@
 // element's uniform is >= p. The same kernel is the backward (dy in, dx out) and DropConnect (on a
 // weight): the mask is regenerated from (seed, stream, step, index), never stored. The step is read
 // from a device tensor so captured steps replay with the counter the sequence advances.
+// VEC4: X and Y start on 16 bytes, so whole blocks of four move as one vec4 each (on CPU drivers
+// every non-uniform load or store is a loop over the lanes: one loop instead of four).
+layout(constant_id = 1) const bool VEC4 = false;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 1) readonly buffer Step { uint step[]; };  // (1,)
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(std430, binding = 2) writeonly buffer Y4 { vec4 y4[]; };
 layout(push_constant) uniform Push {
   uint n;
   uint seed_lo, seed_hi, stream;
@@ -22,6 +27,10 @@ void main() {
   if (block >= (n + 3u) / 4u) return;
   uvec4 words = philox_block(block, step[0], stream, seed_lo, seed_hi);
   // A multiply, not a select, as in PyTorch: a dropped NaN or Inf stays NaN.
-  for (uint k = 0u; k < 4u && first + k < n; ++k)
-    y[first + k] = x[first + k] * ((words[k] >> 8) >= threshold ? scale : 0.0);
+  vec4 factor = vec4(greaterThanEqual(words >> 8u, uvec4(threshold))) * scale;
+  if (VEC4 && first + 4u <= n) {
+    y4[block] = x4[block] * factor;
+    return;
+  }
+  for (uint k = 0u; k < 4u && first + k < n; ++k) y[first + k] = x[first + k] * factor[k];
 }

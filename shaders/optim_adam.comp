@@ -11,16 +11,23 @@
 layout(constant_id = 1) const uint AMSGRAD = 0;
 layout(constant_id = 2) const uint DECOUPLED = 0;  // AdamW
 layout(constant_id = 3) const uint MAXIMIZE = 0;
+layout(constant_id = 5) const bool VEC4 = false;  // see vec4_access.glsl
 layout(std430, binding = 0) buffer Value { float value[]; };
+layout(std430, binding = 0) buffer Value4 { vec4 value4[]; };
 layout(std430, binding = 1) readonly buffer Grad { float grad[]; };
+layout(std430, binding = 1) readonly buffer Grad4 { vec4 grad4[]; };
 layout(std430, binding = 2) readonly buffer Lr { float lrs[]; };
 layout(std430, binding = 3) readonly buffer Step { uint step_count[]; };
 layout(std430, binding = 4) buffer ExpAvg { float exp_avg[]; };
+layout(std430, binding = 4) buffer ExpAvg4 { vec4 exp_avg4[]; };
 layout(std430, binding = 5) buffer ExpAvgSq { float exp_avg_sq[]; };
+layout(std430, binding = 5) buffer ExpAvgSq4 { vec4 exp_avg_sq4[]; };
 layout(std430, binding = 6) buffer MaxExpAvgSq { float max_exp_avg_sq[]; };
+layout(std430, binding = 6) buffer MaxExpAvgSq4 { vec4 max_exp_avg_sq4[]; };
 #define GUARD_BINDING 7
 #define GUARD_CONSTANT 4
 #include "optim_guard.glsl"
+#include "vec4_access.glsl"
 layout(push_constant) uniform Push {
   uint n;
   uint group;
@@ -42,24 +49,28 @@ float one_minus_exp(float x) {
 }
 
 void main() {
-  uint i = global_index();
-  if (i >= n || step_skipped()) return;
+  uint i = global_index();  // elements [4i, 4i + 4)
+  if (4u * i >= n || step_skipped()) return;
   float lr = lrs[group];
   float t = float(step_count[0]);
-  float theta = value[i];
-  float g = MAXIMIZE != 0 ? -grad[i] : grad[i];
+  vec4 theta = LOAD4(value, i, n);
+  vec4 g = LOAD4(grad, i, n);
+  if (MAXIMIZE != 0) g = -g;
   if (DECOUPLED != 0) theta -= (lr * weight_decay) * theta;
   else if (weight_decay != 0.0) g += weight_decay * theta;
 
-  float m = beta1 * exp_avg[i] + one_minus_beta1 * g;
-  float v = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g;
-  exp_avg[i] = m;
-  exp_avg_sq[i] = v;
+  vec4 m = beta1 * LOAD4(exp_avg, i, n) + one_minus_beta1 * g;
+  vec4 v = beta2 * LOAD4(exp_avg_sq, i, n) + one_minus_beta2 * g * g;
+  STORE4(exp_avg, i, n, m)
+  STORE4(exp_avg_sq, i, n, v)
   if (AMSGRAD != 0) {
-    v = max(max_exp_avg_sq[i], v);
-    max_exp_avg_sq[i] = v;
+    v = max(LOAD4(max_exp_avg_sq, i, n), v);
+    STORE4(max_exp_avg_sq, i, n, v)
   }
+  // The bias corrections are the same for every element: computed once per four.
   float step_size = lr / one_minus_exp(t * log_beta1);
-  float denom = sqrt(v) / sqrt(one_minus_exp(t * log_beta2)) + eps;
-  value[i] = theta - step_size * (m / denom);
+  float correction2 = sqrt(one_minus_exp(t * log_beta2));
+  vec4 denom = sqrt(v) / correction2 + eps;
+  vec4 result = theta - step_size * (m / denom);
+  STORE4(value, i, n, result)
 }

@@ -11,14 +11,19 @@
 layout(constant_id = 1) const uint MOMENTUM = 0;  // keeps a momentum buffer
 layout(constant_id = 2) const uint NESTEROV = 0;
 layout(constant_id = 3) const uint MAXIMIZE = 0;
+layout(constant_id = 5) const bool VEC4 = false;  // see vec4_access.glsl
 layout(std430, binding = 0) buffer Value { float value[]; };
+layout(std430, binding = 0) buffer Value4 { vec4 value4[]; };
 layout(std430, binding = 1) readonly buffer Grad { float grad[]; };
+layout(std430, binding = 1) readonly buffer Grad4 { vec4 grad4[]; };
 layout(std430, binding = 2) readonly buffer Lr { float lrs[]; };
 layout(std430, binding = 3) readonly buffer Step { uint step_count[]; };
 layout(std430, binding = 4) buffer Momentum { float momentum_buffer[]; };
+layout(std430, binding = 4) buffer Momentum4 { vec4 momentum_buffer4[]; };
 #define GUARD_BINDING 5
 #define GUARD_CONSTANT 4
 #include "optim_guard.glsl"
+#include "vec4_access.glsl"
 layout(push_constant) uniform Push {
   uint n;
   uint group;
@@ -28,16 +33,19 @@ layout(push_constant) uniform Push {
 };
 
 void main() {
-  uint i = global_index();
-  if (i >= n || step_skipped()) return;
+  uint i = global_index();  // elements [4i, 4i + 4)
+  if (4u * i >= n || step_skipped()) return;
   float lr = lrs[group];
-  float theta = value[i];
-  float g = MAXIMIZE != 0 ? -grad[i] : grad[i];
+  vec4 theta = LOAD4(value, i, n);
+  vec4 g = LOAD4(grad, i, n);
+  if (MAXIMIZE != 0) g = -g;
   if (weight_decay != 0.0) g += weight_decay * theta;
   if (MOMENTUM != 0) {
-    float b = step_count[0] == 1u ? g : momentum * momentum_buffer[i] + one_minus_dampening * g;
-    momentum_buffer[i] = b;
+    vec4 b = step_count[0] == 1u ? g
+                                 : momentum * LOAD4(momentum_buffer, i, n) + one_minus_dampening * g;
+    STORE4(momentum_buffer, i, n, b)
     g = NESTEROV != 0 ? g + momentum * b : b;
   }
-  value[i] = theta - lr * g;
+  vec4 result = theta - lr * g;
+  STORE4(value, i, n, result)
 }

@@ -50,8 +50,9 @@ void apply_mask(const char* op, const Tensor& src, const Tensor& step, const Ten
          params.stream,
          philox::dropout_threshold(params.p),
          params.p < 1.0f ? 1.0f / (1.0f - params.p) : 0.0f};
-  scheduler_of(src).dispatch({"dropout", {kElementwiseGroup}}, {in(src), in(step), out(dst)}, push,
-                             grid_1d((uint64_t(n) + 3) / 4));
+  uint32_t vec4 = vec4_aligned({src, dst});
+  scheduler_of(src).dispatch({"dropout", {kElementwiseGroup, vec4}}, {in(src), in(step), out(dst)},
+                             push, grid_1d((uint64_t(n) + 3) / 4));
 }
 
 }  // namespace

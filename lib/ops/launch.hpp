@@ -29,6 +29,14 @@ inline std::array<uint32_t, 3> grid_1d(uint64_t n, uint32_t group = kElementwise
 
 inline Scheduler& scheduler_of(const Tensor& t) { return t.device().scheduler(); }
 
+// True when every tensor starts on 16 bytes, so a kernel may read and write it as vec4s (the
+// allocator's ranges are 256-byte aligned; views may not be).
+inline bool vec4_aligned(std::initializer_list<Tensor> tensors) {
+  for (const Tensor& t : tensors)
+    if (t.byte_offset() % 16 != 0) return false;
+  return true;
+}
+
 inline void require_defined(const Tensor& t, const char* op, const char* name) {
   VKT_REQUIRE(t.defined(), op, std::string(name) + " is an undefined tensor");
 }

@@ -50,12 +50,6 @@ constexpr uint64_t kMinChunkCpu = 16384;
 // Offsets one invocation of norm_apply / norm_backward_apply handles, at most.
 constexpr uint64_t kMaxPlaneRun = 16;
 
-bool vec4_aligned(std::initializer_list<Tensor> tensors) {
-  for (const Tensor& t : tensors)
-    if (t.byte_offset() % 16 != 0) return false;
-  return true;
-}
-
 // The reductions read fours of floats where the runs are whole fours on 16 bytes.
 bool reduce_vec4(const NormRows& rows, const NormChunks& chunks,
                  std::initializer_list<Tensor> tensors) {

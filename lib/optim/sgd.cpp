@@ -30,10 +30,11 @@ void SGD::step() {
     } push{uint32_t(param.value.numel()), slot.group, float(*groups_[slot.group].weight_decay),
            float(options_.momentum), float(1.0 - options_.dampening)};
     scheduler_of(param.value)
-        .dispatch({"optim_sgd", {kUpdateGroup, momentum, options_.nesterov, options_.maximize, guarded()}},
+        .dispatch({"optim_sgd", {kUpdateGroup, momentum, options_.nesterov, options_.maximize, guarded(),
+                                 vkt::detail::vec4_aligned({param.value, param.grad})}},
                   {inout(param.value), in(param.grad), in(lr_tensor()), in(step_count()),
                    inout(buffer_or_placeholder(slot, 0, momentum)), in(guard())},
-                  push, grid_1d(param.value.numel(), kUpdateGroup));
+                  push, grid_1d((param.value.numel() + 3) / 4, kUpdateGroup));
   }
 }
 
