@@ -10,9 +10,14 @@
 layout(constant_id = 1) const uint KIND = 0;
 layout(constant_id = 2) const bool BACKWARD = false;
 layout(constant_id = 3) const bool FROM_OUTPUT = false;
+layout(constant_id = 4) const bool VEC4 = false;  // see vec4_access.glsl
 layout(std430, binding = 0) readonly buffer Saved { float saved[]; };  // x, or y (FROM_OUTPUT)
+layout(std430, binding = 0) readonly buffer Saved4 { vec4 saved4[]; };
 layout(std430, binding = 1) readonly buffer Grad { float dy[]; };
+layout(std430, binding = 1) readonly buffer Grad4 { vec4 dy4[]; };
 layout(std430, binding = 2) writeonly buffer Out { float result[]; };
+layout(std430, binding = 2) writeonly buffer Out4 { vec4 result4[]; };
+#include "vec4_access.glsl"
 layout(push_constant) uniform Push { uint n; float param; };
 
 const float kSqrtHalf = 0.70710678118654752;
@@ -134,12 +139,15 @@ float derivative_from_output(float y) {
 }
 
 void main() {
-  uint i = global_index();
-  if (i >= n) return;
-  float v = saved[i];
+  uint i = global_index();  // elements [4i, 4i + 4): vector loads and stores, scalar math
+  if (4u * i >= n) return;
+  vec4 v = LOAD4(saved, i, n), r;
   if (!BACKWARD) {
-    result[i] = forward(v);
+    for (uint k = 0u; k < 4u; ++k) r[k] = forward(v[k]);
   } else {
-    result[i] = dy[i] * (FROM_OUTPUT ? derivative_from_output(v) : derivative_from_input(v));
+    vec4 g = LOAD4(dy, i, n);
+    for (uint k = 0u; k < 4u; ++k)
+      r[k] = g[k] * (FROM_OUTPUT ? derivative_from_output(v[k]) : derivative_from_input(v[k]));
   }
+  STORE4(result, i, n, r)
 }

@@ -5,14 +5,20 @@
 //   g = ±grad + wd·θ,  s = ρs + (1 − ρ)g²,  Δ = √(u + eps) / √(s + eps) · g,
 //   u = ρu + (1 − ρ)Δ²,  θ = θ − lr·Δ
 layout(constant_id = 1) const uint MAXIMIZE = 0;
+layout(constant_id = 3) const bool VEC4 = false;  // see vec4_access.glsl
 layout(std430, binding = 0) buffer Value { float value[]; };
+layout(std430, binding = 0) buffer Value4 { vec4 value4[]; };
 layout(std430, binding = 1) readonly buffer Grad { float grad[]; };
+layout(std430, binding = 1) readonly buffer Grad4 { vec4 grad4[]; };
 layout(std430, binding = 2) readonly buffer Lr { float lrs[]; };
 layout(std430, binding = 3) buffer SquareAvg { float square_avg[]; };
+layout(std430, binding = 3) buffer SquareAvg4 { vec4 square_avg4[]; };
 layout(std430, binding = 4) buffer AccDelta { float acc_delta[]; };
+layout(std430, binding = 4) buffer AccDelta4 { vec4 acc_delta4[]; };
 #define GUARD_BINDING 5
 #define GUARD_CONSTANT 2
 #include "optim_guard.glsl"
+#include "vec4_access.glsl"
 layout(push_constant) uniform Push {
   uint n;
   uint group;
@@ -22,15 +28,18 @@ layout(push_constant) uniform Push {
 };
 
 void main() {
-  uint i = global_index();
-  if (i >= n || step_skipped()) return;
-  float theta = value[i];
-  float g = MAXIMIZE != 0 ? -grad[i] : grad[i];
+  uint i = global_index();  // elements [4i, 4i + 4)
+  if (4u * i >= n || step_skipped()) return;
+  vec4 theta = LOAD4(value, i, n);
+  vec4 g = LOAD4(grad, i, n);
+  if (MAXIMIZE != 0) g = -g;
   if (weight_decay != 0.0) g += weight_decay * theta;
-  float s = rho * square_avg[i] + one_minus_rho * g * g;
-  square_avg[i] = s;
-  float u = acc_delta[i];
-  float delta = sqrt(u + eps) / sqrt(s + eps) * g;
-  acc_delta[i] = rho * u + one_minus_rho * delta * delta;
-  value[i] = theta - lrs[group] * delta;
+  vec4 s = rho * LOAD4(square_avg, i, n) + one_minus_rho * g * g;
+  STORE4(square_avg, i, n, s)
+  vec4 u = LOAD4(acc_delta, i, n);
+  vec4 delta = sqrt(u + eps) / sqrt(s + eps) * g;
+  vec4 acc = rho * u + one_minus_rho * delta * delta;
+  STORE4(acc_delta, i, n, acc)
+  vec4 result = theta - lrs[group] * delta;
+  STORE4(value, i, n, result)
 }

@@ -4,14 +4,19 @@
 // torch.optim.Adagrad on one parameter, every element in one pass (t = the step count):
 //   g = ±grad + wd·θ,  clr = lr / (1 + (t − 1)·lr_decay),  s = s + g²,  θ = θ − clr·g/(√s + eps)
 layout(constant_id = 1) const uint MAXIMIZE = 0;
+layout(constant_id = 3) const bool VEC4 = false;  // see vec4_access.glsl
 layout(std430, binding = 0) buffer Value { float value[]; };
+layout(std430, binding = 0) buffer Value4 { vec4 value4[]; };
 layout(std430, binding = 1) readonly buffer Grad { float grad[]; };
+layout(std430, binding = 1) readonly buffer Grad4 { vec4 grad4[]; };
 layout(std430, binding = 2) readonly buffer Lr { float lrs[]; };
 layout(std430, binding = 3) readonly buffer Step { uint step_count[]; };
 layout(std430, binding = 4) buffer Sum { float state_sum[]; };
+layout(std430, binding = 4) buffer Sum4 { vec4 state_sum4[]; };
 #define GUARD_BINDING 5
 #define GUARD_CONSTANT 2
 #include "optim_guard.glsl"
+#include "vec4_access.glsl"
 layout(push_constant) uniform Push {
   uint n;
   uint group;
@@ -21,13 +26,15 @@ layout(push_constant) uniform Push {
 };
 
 void main() {
-  uint i = global_index();
-  if (i >= n || step_skipped()) return;
+  uint i = global_index();  // elements [4i, 4i + 4)
+  if (4u * i >= n || step_skipped()) return;
   float clr = lrs[group] / (1.0 + float(step_count[0] - 1u) * lr_decay);
-  float theta = value[i];
-  float g = MAXIMIZE != 0 ? -grad[i] : grad[i];
+  vec4 theta = LOAD4(value, i, n);
+  vec4 g = LOAD4(grad, i, n);
+  if (MAXIMIZE != 0) g = -g;
   if (weight_decay != 0.0) g += weight_decay * theta;
-  float s = state_sum[i] + g * g;
-  state_sum[i] = s;
-  value[i] = theta - clr * (g / (sqrt(s) + eps));
+  vec4 s = LOAD4(state_sum, i, n) + g * g;
+  STORE4(state_sum, i, n, s)
+  vec4 result = theta - clr * (g / (sqrt(s) + eps));
+  STORE4(value, i, n, result)
 }

@@ -8,15 +8,22 @@
 layout(constant_id = 1) const uint CENTERED = 0;
 layout(constant_id = 2) const uint MOMENTUM = 0;  // keeps a momentum buffer
 layout(constant_id = 3) const uint MAXIMIZE = 0;
+layout(constant_id = 5) const bool VEC4 = false;  // see vec4_access.glsl
 layout(std430, binding = 0) buffer Value { float value[]; };
+layout(std430, binding = 0) buffer Value4 { vec4 value4[]; };
 layout(std430, binding = 1) readonly buffer Grad { float grad[]; };
+layout(std430, binding = 1) readonly buffer Grad4 { vec4 grad4[]; };
 layout(std430, binding = 2) readonly buffer Lr { float lrs[]; };
 layout(std430, binding = 3) buffer SquareAvg { float square_avg[]; };
+layout(std430, binding = 3) buffer SquareAvg4 { vec4 square_avg4[]; };
 layout(std430, binding = 4) buffer GradAvg { float grad_avg[]; };
+layout(std430, binding = 4) buffer GradAvg4 { vec4 grad_avg4[]; };
 layout(std430, binding = 5) buffer Momentum { float momentum_buffer[]; };
+layout(std430, binding = 5) buffer Momentum4 { vec4 momentum_buffer4[]; };
 #define GUARD_BINDING 6
 #define GUARD_CONSTANT 4
 #include "optim_guard.glsl"
+#include "vec4_access.glsl"
 layout(push_constant) uniform Push {
   uint n;
   uint group;
@@ -27,27 +34,30 @@ layout(push_constant) uniform Push {
 };
 
 void main() {
-  uint i = global_index();
-  if (i >= n || step_skipped()) return;
+  uint i = global_index();  // elements [4i, 4i + 4)
+  if (4u * i >= n || step_skipped()) return;
   float lr = lrs[group];
-  float theta = value[i];
-  float g = MAXIMIZE != 0 ? -grad[i] : grad[i];
+  vec4 theta = LOAD4(value, i, n);
+  vec4 g = LOAD4(grad, i, n);
+  if (MAXIMIZE != 0) g = -g;
   if (weight_decay != 0.0) g += weight_decay * theta;
-  float s = alpha * square_avg[i] + one_minus_alpha * g * g;
-  square_avg[i] = s;
-  float avg;
+  vec4 s = alpha * LOAD4(square_avg, i, n) + one_minus_alpha * g * g;
+  STORE4(square_avg, i, n, s)
+  vec4 avg;
   if (CENTERED != 0) {
-    float mean = alpha * grad_avg[i] + one_minus_alpha * g;
-    grad_avg[i] = mean;
+    vec4 mean = alpha * LOAD4(grad_avg, i, n) + one_minus_alpha * g;
+    STORE4(grad_avg, i, n, mean)
     avg = sqrt(s - mean * mean) + eps;
   } else {
     avg = sqrt(s) + eps;
   }
+  vec4 result;
   if (MOMENTUM != 0) {
-    float b = momentum * momentum_buffer[i] + g / avg;
-    momentum_buffer[i] = b;
-    value[i] = theta - lr * b;
+    vec4 b = momentum * LOAD4(momentum_buffer, i, n) + g / avg;
+    STORE4(momentum_buffer, i, n, b)
+    result = theta - lr * b;
   } else {
-    value[i] = theta - lr * (g / avg);
+    result = theta - lr * (g / avg);
   }
+  STORE4(value, i, n, result)
 }

@@ -5,18 +5,27 @@
 // 3 sign (torch.sign: 0 at 0 and at NaN), 4 clamp to [alpha, beta] (torch.clamp: NaN stays NaN),
 // 5 alpha where x is NaN or ±Inf, else x.
 layout(constant_id = 1) const uint OP = 0;
+layout(constant_id = 2) const bool VEC4 = false;  // see vec4_access.glsl
 layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 1) writeonly buffer Out { float result[]; };
+layout(std430, binding = 1) writeonly buffer Out4 { vec4 result4[]; };
 layout(push_constant) uniform Push { uint n; float alpha; float beta; };
+#include "vec4_access.glsl"
+
+float apply(float v) {
+  if (OP == 0) return alpha * v;
+  if (OP == 1) return max(v, 0.0);
+  if (OP == 2) return v + alpha;
+  if (OP == 3) return float(v > 0.0) - float(v < 0.0);
+  if (OP == 4) return isnan(v) ? v : min(max(v, alpha), beta);
+  return isnan(v) || isinf(v) ? alpha : v;
+}
 
 void main() {
-  uint i = global_index();
-  if (i >= n) return;
-  float v = x[i];
-  if (OP == 0) result[i] = alpha * v;
-  else if (OP == 1) result[i] = max(v, 0.0);
-  else if (OP == 2) result[i] = v + alpha;
-  else if (OP == 3) result[i] = float(v > 0.0) - float(v < 0.0);
-  else if (OP == 4) result[i] = isnan(v) ? v : min(max(v, alpha), beta);
-  else result[i] = isnan(v) || isinf(v) ? alpha : v;
+  uint i = global_index();  // elements [4i, 4i + 4)
+  if (4u * i >= n) return;
+  vec4 v = LOAD4(x, i, n), r;
+  for (uint k = 0u; k < 4u; ++k) r[k] = apply(v[k]);
+  STORE4(result, i, n, r)
 }

@@ -37,9 +37,10 @@ void dispatch(ActivationKind kind, bool backward, bool from_output, const Tensor
     uint32_t n;
     float param;
   } push{uint32_t(saved.numel()), param};
-  Kernel kernel{"activation", {kElementwiseGroup, uint32_t(kind), backward, from_output}};
+  uint32_t vec4 = vec4_aligned({saved, dy, out});
+  Kernel kernel{"activation", {kElementwiseGroup, uint32_t(kind), backward, from_output, vec4}};
   scheduler_of(saved).dispatch(kernel, {in(saved), in(dy), vkt::out(out)}, push,
-                               grid_1d(saved.numel()));
+                               grid_1d((uint64_t(saved.numel()) + 3) / 4));
 }
 
 }  // namespace

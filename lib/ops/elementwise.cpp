@@ -111,8 +111,9 @@ void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out, flo
     uint32_t n;
     float alpha, beta;
   } push{uint32_t(x.numel()), alpha, beta};
-  scheduler_of(x).dispatch({"unary", {kElementwiseGroup, uint32_t(op)}}, {in(x), vkt::out(out)},
-                           push, grid_1d(x.numel()));
+  uint32_t vec4 = vec4_aligned({x, out});
+  scheduler_of(x).dispatch({"unary", {kElementwiseGroup, uint32_t(op), vec4}}, {in(x), vkt::out(out)},
+                           push, grid_1d((uint64_t(x.numel()) + 3) / 4));
 }
 
 Tensor scale(const Tensor& x, float alpha) {

@@ -30,10 +30,10 @@ void Adadelta::step() {
            float(options_.rho),           float(1.0 - options_.rho),
            float(options_.eps),           float(*groups_[slot.group].weight_decay)};
     scheduler_of(param.value)
-        .dispatch({"optim_adadelta", {kUpdateGroup, options_.maximize, guarded()}},
+        .dispatch({"optim_adadelta", {kUpdateGroup, options_.maximize, guarded(), update_vec4(param)}},
                   {inout(param.value), in(param.grad), in(lr_tensor()), inout(slot.buffers[0]),
                    inout(slot.buffers[1]), in(guard())},
-                  push, grid_1d(param.value.numel(), kUpdateGroup));
+                  push, update_grid(param));
   }
 }
 

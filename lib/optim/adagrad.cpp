@@ -30,10 +30,10 @@ void Adagrad::step() {
     } push{uint32_t(param.value.numel()), slot.group, float(options_.lr_decay),
            float(*groups_[slot.group].weight_decay), float(options_.eps)};
     scheduler_of(param.value)
-        .dispatch({"optim_adagrad", {kUpdateGroup, options_.maximize, guarded()}},
+        .dispatch({"optim_adagrad", {kUpdateGroup, options_.maximize, guarded(), update_vec4(param)}},
                   {inout(param.value), in(param.grad), in(lr_tensor()), in(step_count()),
                    inout(slot.buffers[0]), in(guard())},
-                  push, grid_1d(param.value.numel(), kUpdateGroup));
+                  push, update_grid(param));
   }
 }
 

@@ -66,11 +66,11 @@ void Adam::step() {
            float(*groups_[slot.group].weight_decay)};
     scheduler_of(param.value)
         .dispatch({"optim_adam", {kUpdateGroup, options_.amsgrad, decoupled_, options_.maximize, guarded(),
-                                  vkt::detail::vec4_aligned({param.value, param.grad})}},
+                                  update_vec4(param)}},
                   {inout(param.value), in(param.grad), in(lr_tensor()), in(step_count()),
                    inout(slot.buffers[0]), inout(slot.buffers[1]),
                    inout(buffer_or_placeholder(slot, 2, options_.amsgrad)), in(guard())},
-                  push, grid_1d((param.value.numel() + 3) / 4, kUpdateGroup));
+                  push, update_grid(param));
   }
 }
 

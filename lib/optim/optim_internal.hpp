@@ -18,6 +18,16 @@ using vkt::detail::scheduler_of;
 // Workgroup size of the per-element update kernels (specialization constant 0).
 constexpr uint32_t kUpdateGroup = 256;
 
+// The update kernels take four elements per invocation (shaders/common/vec4_access.glsl): their
+// grid, and their VEC4 constant (the parameter and gradient start on 16 bytes; state buffers are
+// allocations of their own, always aligned).
+inline std::array<uint32_t, 3> update_grid(const ParamRef& param) {
+  return grid_1d((uint64_t(param.value.numel()) + 3) / 4, kUpdateGroup);
+}
+inline uint32_t update_vec4(const ParamRef& param) {
+  return vkt::detail::vec4_aligned({param.value, param.grad});
+}
+
 // Multi-tensor reductions: each tensor's pass writes a block of kReductionSlots partial sums
 // (unused slots zeroed), then one workgroup combines all blocks in a fixed order. A block is 64
 // floats = 256 bytes, the largest minStorageBufferOffsetAlignment Vulkan allows, so every block is

@@ -34,11 +34,12 @@ void RMSprop::step() {
            float(options_.momentum)};
     size_t momentum_index = centered ? 2 : 1;
     scheduler_of(param.value)
-        .dispatch({"optim_rmsprop", {kUpdateGroup, centered, momentum, options_.maximize, guarded()}},
+        .dispatch({"optim_rmsprop", {kUpdateGroup, centered, momentum, options_.maximize, guarded(),
+                                     update_vec4(param)}},
                   {inout(param.value), in(param.grad), in(lr_tensor()), inout(slot.buffers[0]),
                    inout(buffer_or_placeholder(slot, 1, centered)),
                    inout(buffer_or_placeholder(slot, momentum_index, momentum)), in(guard())},
-                  push, grid_1d(param.value.numel(), kUpdateGroup));
+                  push, update_grid(param));
   }
 }
 

@@ -31,10 +31,10 @@ void SGD::step() {
            float(options_.momentum), float(1.0 - options_.dampening)};
     scheduler_of(param.value)
         .dispatch({"optim_sgd", {kUpdateGroup, momentum, options_.nesterov, options_.maximize, guarded(),
-                                 vkt::detail::vec4_aligned({param.value, param.grad})}},
+                                 update_vec4(param)}},
                   {inout(param.value), in(param.grad), in(lr_tensor()), in(step_count()),
                    inout(buffer_or_placeholder(slot, 0, momentum)), in(guard())},
-                  push, grid_1d((param.value.numel() + 3) / 4, kUpdateGroup));
+                  push, update_grid(param));
   }
 }
 
