@@ -105,7 +105,7 @@ TrainingStepResult run_case(const Device& device, const TrainingStepCase& c,
 std::vector<TrainingStepCase> training_step_cases(const Options& options) {
   // As samples/cnn.cpp and samples/mlp.cpp configure them.
   TrainingStepCase cnn{.model = "cnn", .optimizer = "adam", .lr = 2e-3, .dropout = 0.25f,
-                       .conv_channels = {32, 64}, .convs_per_block = 2};
+                       .conv_channels = {32, 64}, .convs_per_block = 1};
   TrainingStepCase mlp{.model = "mlp", .optimizer = "sgd", .lr = 0.05, .momentum = 0.9,
                        .dropout = 0.5f, .input_dropout = 0.2f};
   std::vector<TrainingStepCase> cases;

@@ -144,7 +144,8 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
     dispatch_gemm(mode, g, timed, s[0], s[1], s[2], bias);
   };
   KernelChoice choice = tuned_kernel(src.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
-                                     gemm_m, gemm_key(forward ? "fwd" : "bwd_data", g, p, gemm_m),
+                                     gemm_m,
+                                     [&] { return gemm_key(forward ? "fwd" : "bwd_data", g, p, gemm_m); },
                                      record);
   bool subgroup = choice.kind == KernelChoice::Kind::subgroup;
   // The subgroup kernel's tile in Tiling's terms (for the grid): bm positions by bn channels.
@@ -205,7 +206,8 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
     dispatch_wgrad(g, timed, s[0], s[1], s[2], false);
   };
   KernelChoice choice = tuned_kernel(dy.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
-                                     gemm_m, gemm_key("bwd_weight", g, p, positions), record);
+                                     gemm_m, [&] { return gemm_key("bwd_weight", g, p, positions); },
+                                     record);
   bool subgroup = choice.kind == KernelChoice::Kind::subgroup;
   Tiling t = choose_tiling(info, gemm_m, gemm_n);
   VKT_REQUIRE(subgroup || (valid_tiling(t) && t.bk == kSlice), kOp,

@@ -83,7 +83,7 @@ std::string kernel_name(const KernelChoice& choice) {
 
 KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_var,
                           KernelChoice requested, int64_t rows, int64_t columns,
-                          const std::string& key,
+                          const std::function<std::string()>& key,
                           const std::function<void(const KernelChoice&)>& record) {
   const char* text = std::getenv(env_var);
   Tuner& tuner = *device.shared_state()->tuner;
@@ -94,7 +94,7 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
   std::vector<KernelChoice> list = candidates(device.info());
   std::vector<std::string> names;
   for (const KernelChoice& c : list) names.push_back(kernel_name(c));
-  std::string full_key = std::string(op) + " " + key;
+  std::string full_key = std::string(op) + " " + key();
   std::optional<std::string> chosen = tuner.remembered(full_key, names);
   if (!chosen && tuner.enabled() && list.size() > 1 && !device.scheduler().capturing())
     chosen = tuner.tune(full_key, names,

@@ -22,12 +22,13 @@ KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInf
                             KernelChoice requested, int64_t rows, int64_t columns);
 
 // resolve_kernel with the autotuner (lib/core/tuner.hpp): an automatic request with no
-// environment override takes the device's remembered choice for `key` or, when autotuning is on
+// environment override takes the device's remembered choice for `key()` (called only then: the
+// common eager path builds no key) or, when autotuning is on
 // and the scheduler is not capturing, times the candidates now — `record(choice)` must record the
 // op once, on scratch tensors, with that explicit choice — and remembers the fastest.
 KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_var,
                           KernelChoice requested, int64_t rows, int64_t columns,
-                          const std::string& key,
+                          const std::function<std::string()>& key,
                           const std::function<void(const KernelChoice&)>& record);
 
 // The power of two at or above n (n >= 1): problem sizes in tuning keys, so that nearby shapes

@@ -102,9 +102,11 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
     timed.kernel = candidate;
     matmul_into(s[0], s[1], s[2], timed, bias);
   };
-  std::string key = std::string(options.transpose_a ? "t" : "n") + (options.transpose_b ? "t" : "n") +
-                    " m" + std::to_string(size_bucket(m)) + " n" + std::to_string(size_bucket(n)) +
-                    " k" + std::to_string(size_bucket(k)) + " b" + std::to_string(size_bucket(batch));
+  auto key = [&] {
+    return std::string(options.transpose_a ? "t" : "n") + (options.transpose_b ? "t" : "n") +
+           " m" + std::to_string(size_bucket(m)) + " n" + std::to_string(size_bucket(n)) + " k" +
+           std::to_string(size_bucket(k)) + " b" + std::to_string(size_bucket(batch));
+  };
   KernelChoice choice = tuned_kernel(a.device(), "matmul", "VKTRAIN_MATMUL_KERNEL", options.kernel,
                                      m, n, key, record);
   struct {
