@@ -1,10 +1,11 @@
 // vktrain-bench: the device's measured ceilings, vktrain's kernels against them, and peers.
 //
-// Timing is host wall time around Device::synchronize(): a repetition records `inner` dispatches
-// of a kernel, waits for the device, and counts (elapsed / inner). Kernels are warmed up first
-// (pipelines compiled, memory touched), and the median over repetitions is reported. The scheduler
-// has no timestamp queries, so launch and submission overhead is included; it is amortised by
-// `inner` (chosen so one repetition lasts about `target_seconds`) and matters only for tiny kernels.
+// Timing: a repetition records `inner` calls of a kernel, waits for the device, and counts
+// (elapsed / inner); kernels are warmed up first (pipelines compiled, memory touched), and the
+// median over repetitions is reported. Elapsed is device time between two timestamps where the
+// queue writes them (Scheduler::timestamp), else host wall time around Device::synchronize(),
+// which includes launch and submission overhead — amortised by `inner` (chosen so one repetition
+// lasts about `target_seconds`), it matters only for tiny kernels.
 #pragma once
 
 #include <cstdint>
@@ -30,10 +31,18 @@ struct Options {
   int peer_threads = 0;     // 0: the CPUs this process may run on
 };
 
+// Per call. With device timestamps (Scheduler::timestamp) the figures are device time between a
+// timestamp before and one after each repetition's calls, else host wall time around them;
+// host_median_s is always the host's.
 struct Timing {
   double median_s = 0, min_s = 0, max_s = 0;
+  double host_median_s = 0;
+  bool device_clock = false;
   int repetitions = 0, inner = 0;
 };
+
+// The median of the values (0 for none).
+double median(std::vector<double> values);
 
 // Runs `body` (which records work on `device`) warm-up, calibration and repetitions as above.
 Timing measure(const Device& device, const std::function<void()>& body, const Options& options);

@@ -30,6 +30,7 @@ std::string today() {
 
 nlohmann::json timing_json(const Timing& t) {
   return {{"median_ms", t.median_s * 1e3}, {"min_ms", t.min_s * 1e3}, {"max_ms", t.max_s * 1e3},
+          {"host_median_ms", t.host_median_s * 1e3}, {"clock", t.device_clock ? "device" : "host"},
           {"repetitions", t.repetitions}, {"inner", t.inner}};
 }
 
@@ -54,7 +55,9 @@ void print_table(const DeviceInfo& info, const Ceilings& ceilings,
                  const std::vector<TrainingStepResult>& steps, const std::string& peer_note) {
   std::printf("device: %s (%s), subgroup size %u\n", info.name.c_str(), info.driver.c_str(),
               info.subgroup_size);
-  std::printf("timing: host wall time around synchronize(), medians\n\n");
+  bool device_clock = !ceilings.samples.empty() && ceilings.samples.front().timing.device_clock;
+  std::printf("timing: %s, medians\n\n", device_clock ? "device timestamps"
+                                                      : "host wall time around synchronize()");
   std::printf("ceilings\n");
   for (const auto& s : ceilings.samples) {
     bool fma = s.name.rfind("fma", 0) == 0;

@@ -26,6 +26,13 @@ std::array<uint32_t, 3> grid(uint64_t invocations, uint32_t group) {
 
 }  // namespace
 
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
 bool selected(const Options& options, const std::string& name) {
   return options.filter.empty() || name.find(options.filter) != std::string::npos;
 }
@@ -38,7 +45,22 @@ std::vector<float> random_values(size_t n, uint64_t seed, float lo, float hi) {
   return values;
 }
 
+// Whether the device's compute queue writes timestamps (asked once per run).
+bool has_device_clock(const Device& device) {
+  static const bool has = [&] {
+    try {
+      device.scheduler().timestamp();
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  }();
+  return has;
+}
+
 Timing measure(const Device& device, const std::function<void()>& body, const Options& options) {
+  Scheduler& scheduler = device.scheduler();
+  const bool device_clock = has_device_clock(device);
   // Warm-up: pipelines are created and memory first touched here, not in a timed repetition.
   body();
   device.synchronize();
@@ -48,20 +70,27 @@ Timing measure(const Device& device, const std::function<void()>& body, const Op
   double once = std::max(seconds_since(start), 1e-7);
   int inner = int(std::clamp(std::round(options.target_seconds / once), 1.0, 10000.0));
 
-  std::vector<double> samples;
+  std::vector<double> samples, host;
   for (int r = 0; r < options.repetitions; ++r) {
     start = Clock::now();
+    uint64_t first = device_clock ? scheduler.timestamp() : 0;
     for (int i = 0; i < inner; ++i) body();
+    uint64_t last = device_clock ? scheduler.timestamp() : 0;
     device.synchronize();
-    samples.push_back(seconds_since(start) / inner);
+    host.push_back(seconds_since(start) / inner);
+    if (device_clock)
+      samples.push_back((scheduler.timestamp_seconds(last) - scheduler.timestamp_seconds(first)) /
+                        inner);
   }
+  if (!device_clock) samples = host;
   std::sort(samples.begin(), samples.end());
   Timing timing;
-  size_t n = samples.size();
-  timing.median_s = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+  timing.median_s = median(samples);
+  timing.host_median_s = median(host);
+  timing.device_clock = device_clock;
   timing.min_s = samples.front();
   timing.max_s = samples.back();
-  timing.repetitions = int(n);
+  timing.repetitions = int(samples.size());
   timing.inner = inner;
   return timing;
 }

@@ -25,13 +25,6 @@ double thread_cpu_seconds() {
   return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
-double median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  size_t n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
 // Times `body` with measure() and also returns the median host CPU time of one call.
 std::pair<Timing, double> measure_with_host(const Device& device, const std::function<void()>& body,
                                             const Options& options) {

@@ -99,6 +99,15 @@ class Scheduler {
   virtual bool capturing() const = 0;
 
   virtual SchedulerStats stats() const = 0;
+
+  // Device timestamps, where DeviceInfo::timestamp_queries says so: timestamp() records one that
+  // the device writes once all work recorded before it has finished and returns its id;
+  // timestamp_seconds(id) waits for it (synchronizing) and returns the device clock in seconds, so
+  // the difference of two is the device time between them. The last kTimestampSlots ids stay
+  // readable. Not while capturing. vktrain-bench times kernels with them.
+  static constexpr uint64_t kTimestampSlots = 256;
+  virtual uint64_t timestamp() = 0;
+  virtual double timestamp_seconds(uint64_t id) = 0;
 };
 
 }  // namespace vkt

@@ -56,6 +56,7 @@ VulkanScheduler::~VulkanScheduler() {
   current_.reset();
   in_flight_.clear();
   free_.clear();
+  if (timestamps_) vkDestroyQueryPool(state_.device, timestamps_, nullptr);
   vkDestroySemaphore(state_.device, timeline_, nullptr);
   vkDestroyCommandPool(state_.device, pool_, nullptr);
 }

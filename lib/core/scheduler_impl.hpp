@@ -29,6 +29,8 @@ class VulkanScheduler final : public Scheduler {
   void replay(const Sequence& sequence) override;
   bool capturing() const override { return capture_ != nullptr; }
   SchedulerStats stats() const override { return stats_; }
+  uint64_t timestamp() override;                   // lib/core/timestamps.cpp
+  double timestamp_seconds(uint64_t id) override;
 
   // Host <-> device transfers through staging memory.
   void upload(const Tensor& dst, const void* data, size_t bytes);
@@ -59,6 +61,10 @@ class VulkanScheduler final : public Scheduler {
   std::deque<std::pair<uint64_t, std::unique_ptr<Recording>>> in_flight_;
   std::vector<std::unique_ptr<Recording>> free_;
   SchedulerStats stats_;
+
+  VkQueryPool timestamps_ = VK_NULL_HANDLE;  // kTimestampSlots queries, created on first use
+  uint64_t next_timestamp_ = 0;
+  uint64_t timestamp_mask_ = 0;  // the queue's timestampValidBits as a mask
 };
 
 }  // namespace vkt::detail

@@ -1,5 +1,6 @@
 // The scheduler: dependent chains are ordered, independent work shares no barrier, write-after-read
-// is ordered, captured sequences replay like re-recording. Barrier counts are asserted exactly.
+// is ordered, captured sequences replay like re-recording, timestamps bracket work. Barrier counts
+// are asserted exactly.
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -125,5 +126,31 @@ TEST_CASE("scheduler: pooled descriptor sets where push descriptors are not used
   std::vector<float> got = c.to_host();
   CHECK(got[0] == 30.0f + 300.0f);
   CHECK(got[799] == 330.0f);
+  CHECK(device.validation_messages() == 0);
+}
+
+TEST_CASE("scheduler: device timestamps bracket the work between them", "[core]") {
+  const Device& device = testing::test_device();
+  Scheduler& scheduler = device.scheduler();
+  Tensor x = Tensor::zeros(device, {1 << 16});
+  uint64_t first = scheduler.timestamp();
+  for (int i = 0; i < 20; ++i) unary_into(UnaryOp::add_scalar, x, 1.0f, x);
+  uint64_t middle = scheduler.timestamp();
+  for (int i = 0; i < 20; ++i) unary_into(UnaryOp::add_scalar, x, 1.0f, x);
+  uint64_t last = scheduler.timestamp();
+  double t0 = scheduler.timestamp_seconds(first), t1 = scheduler.timestamp_seconds(middle),
+         t2 = scheduler.timestamp_seconds(last);
+  CHECK(t0 > 0);
+  CHECK(t1 > t0);  // 20 dispatches over 65,536 elements take measurable time on any device
+  CHECK(t2 > t1);
+  CHECK(t2 - t0 < 60);  // seconds, not raw ticks
+  CHECK(x.to_host()[12345] == 40.0f);
+  // Ids are single use per slot: the oldest fall out of the ring; unknown ids are refused.
+  CHECK_THROWS_WITH(scheduler.timestamp_seconds(last + 1), Catch::Contains("is not one of the last"));
+  for (uint64_t i = 0; i < Scheduler::kTimestampSlots; ++i) (void)scheduler.timestamp();
+  CHECK_THROWS_WITH(scheduler.timestamp_seconds(first), Catch::Contains("is not one of the last"));
+  CHECK_THROWS_WITH(scheduler.capture([&] { (void)scheduler.timestamp(); }),
+                    Catch::Contains("cannot be recorded into a captured sequence"));
+  device.synchronize();
   CHECK(device.validation_messages() == 0);
 }
