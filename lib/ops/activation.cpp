@@ -40,7 +40,7 @@ void dispatch(ActivationKind kind, bool backward, bool from_output, const Tensor
   uint32_t vec4 = vec4_aligned({saved, dy, out});
   Kernel kernel{"activation", {kElementwiseGroup, uint32_t(kind), backward, from_output, vec4}};
   scheduler_of(saved).dispatch(kernel, {in(saved), in(dy), vkt::out(out)}, push,
-                               grid_1d((uint64_t(saved.numel()) + 3) / 4));
+                               grid_fours(uint64_t(saved.numel())));
 }
 
 }  // namespace

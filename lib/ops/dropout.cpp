@@ -52,7 +52,7 @@ void apply_mask(const char* op, const Tensor& src, const Tensor& step, const Ten
          params.p < 1.0f ? 1.0f / (1.0f - params.p) : 0.0f};
   uint32_t vec4 = vec4_aligned({src, dst});
   scheduler_of(src).dispatch({"dropout", {kElementwiseGroup, vec4}}, {in(src), in(step), out(dst)},
-                             push, grid_1d((uint64_t(n) + 3) / 4));
+                             push, grid_fours(n));
 }
 
 }  // namespace

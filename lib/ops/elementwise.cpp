@@ -113,7 +113,7 @@ void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out, flo
   } push{uint32_t(x.numel()), alpha, beta};
   uint32_t vec4 = vec4_aligned({x, out});
   scheduler_of(x).dispatch({"unary", {kElementwiseGroup, uint32_t(op), vec4}}, {in(x), vkt::out(out)},
-                           push, grid_1d((uint64_t(x.numel()) + 3) / 4));
+                           push, grid_fours(uint64_t(x.numel())));
 }
 
 Tensor scale(const Tensor& x, float alpha) {

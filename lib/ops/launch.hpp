@@ -27,6 +27,12 @@ inline std::array<uint32_t, 3> grid_1d(uint64_t n, uint32_t group = kElementwise
   return {uint32_t(x), uint32_t(y), 1};
 }
 
+// The grid of the kernels that take four elements per invocation (the vec4 elementwise kernels
+// and the Philox ones, whose counter yields four numbers): ceil(n / 4) invocations.
+inline std::array<uint32_t, 3> grid_fours(uint64_t n, uint32_t group = kElementwiseGroup) {
+  return grid_1d((n + 3) / 4, group);
+}
+
 inline Scheduler& scheduler_of(const Tensor& t) { return t.device().scheduler(); }
 
 // True when every tensor starts on 16 bytes, so a kernel may read and write it as vec4s (the

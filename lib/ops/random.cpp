@@ -28,7 +28,7 @@ void fill_stream(const Tensor& t, FillMode mode, float a, float b, float upper, 
     float a, b, upper;
   } push{n, uint32_t(seed), uint32_t(seed >> 32), stream, step, a, b, upper};
   scheduler_of(t).dispatch({"random", {kElementwiseGroup, uint32_t(mode)}}, {out(t)}, push,
-                           grid_1d((uint64_t(n) + 3) / 4));
+                           grid_fours(n));
 }
 
 }  // namespace
@@ -105,7 +105,7 @@ void gaussian_noise_forward(const Tensor& x, const Tensor& step, const Tensor& y
     float sigma;
   } push{n, uint32_t(params.seed), uint32_t(params.seed >> 32), params.stream, params.sigma};
   scheduler_of(x).dispatch({"noise", {kElementwiseGroup}}, {in(x), in(step), out(y)}, push,
-                           grid_1d((uint64_t(n) + 3) / 4));
+                           grid_fours(n));
 }
 
 void gaussian_noise_backward(const Tensor& dy, const Tensor& dx) {

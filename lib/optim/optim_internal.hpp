@@ -22,7 +22,7 @@ constexpr uint32_t kUpdateGroup = 256;
 // grid, and their VEC4 constant (the parameter and gradient start on 16 bytes; state buffers are
 // allocations of their own, always aligned).
 inline std::array<uint32_t, 3> update_grid(const ParamRef& param) {
-  return grid_1d((uint64_t(param.value.numel()) + 3) / 4, kUpdateGroup);
+  return vkt::detail::grid_fours(uint64_t(param.value.numel()), kUpdateGroup);
 }
 inline uint32_t update_vec4(const ParamRef& param) {
   return vkt::detail::vec4_aligned({param.value, param.grad});
