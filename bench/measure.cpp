@@ -45,22 +45,9 @@ std::vector<float> random_values(size_t n, uint64_t seed, float lo, float hi) {
   return values;
 }
 
-// Whether the device's compute queue writes timestamps (asked once per run).
-bool has_device_clock(const Device& device) {
-  static const bool has = [&] {
-    try {
-      device.scheduler().timestamp();
-      return true;
-    } catch (const Error&) {
-      return false;
-    }
-  }();
-  return has;
-}
-
 Timing measure(const Device& device, const std::function<void()>& body, const Options& options) {
   Scheduler& scheduler = device.scheduler();
-  const bool device_clock = has_device_clock(device);
+  const bool device_clock = device.info().timestamp_queries;
   // Warm-up: pipelines are created and memory first touched here, not in a timed repetition.
   body();
   device.synchronize();

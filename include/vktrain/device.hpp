@@ -52,7 +52,8 @@ struct DeviceInfo {
   bool float_atomics = false;
   bool subgroup_size_control = false;
   bool cooperative_matrix = false;
-  bool timestamp_queries = false;
+  bool timestamp_queries = false;       // the compute queue writes timestamps (valid bits > 0)
+  uint32_t timestamp_valid_bits = 0;    // of the compute queue family's timestamps
   bool push_descriptors = false;
   float timestamp_period_ns = 0.0f;
 };

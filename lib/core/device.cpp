@@ -216,7 +216,17 @@ DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index) {
       has_extension(extensions, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
   info.cooperative_matrix = has_extension(extensions, "VK_KHR_cooperative_matrix") ||
                             has_extension(extensions, "VK_NV_cooperative_matrix");
-  info.timestamp_queries = p.limits.timestampComputeAndGraphics;
+  // Timestamps are a property of the queue family: the one the device's scheduler will use.
+  try {
+    uint32_t count = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, nullptr);
+    std::vector<VkQueueFamilyProperties> families(count);
+    vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, families.data());
+    info.timestamp_valid_bits = families[compute_queue_family(physical)].timestampValidBits;
+  } catch (const Error&) {
+    info.timestamp_valid_bits = 0;  // no compute queue: Device::open says so when it is chosen
+  }
+  info.timestamp_queries = info.timestamp_valid_bits > 0;
   info.timestamp_period_ns = p.limits.timestampPeriod;
   info.push_descriptors = has_extension(extensions, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
   return info;
@@ -360,7 +370,9 @@ std::string describe(const DeviceInfo& info) {
       << "  float atomics:            " << yes(info.float_atomics) << "\n"
       << "  subgroup size control:    " << yes(info.subgroup_size_control) << "\n"
       << "  cooperative matrix:       " << yes(info.cooperative_matrix) << "\n"
-      << "  timestamp queries:        " << yes(info.timestamp_queries) << "\n"
+      << "  timestamp queries:        " << yes(info.timestamp_queries);
+  if (info.timestamp_queries) out << " (" << info.timestamp_valid_bits << " valid bits)";
+  out << "\n"
       << "  push descriptors:         " << yes(info.push_descriptors) << "\n";
   return out.str();
 }

@@ -1,7 +1,5 @@
 // Device timestamps (Scheduler::timestamp): a ring of kTimestampSlots queries, each reset and
 // written in the command stream right where it is asked for.
-#include <vector>
-
 #include "core/check.hpp"
 #include "core/recording.hpp"
 #include "core/scheduler_impl.hpp"
@@ -12,11 +10,7 @@ namespace vkt::detail {
 uint64_t VulkanScheduler::timestamp() {
   VKT_REQUIRE(!capture_, "timestamp", "timestamps cannot be recorded into a captured sequence");
   if (!timestamps_) {
-    uint32_t count = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(state_.physical, &count, nullptr);
-    std::vector<VkQueueFamilyProperties> families(count);
-    vkGetPhysicalDeviceQueueFamilyProperties(state_.physical, &count, families.data());
-    uint32_t bits = families[state_.queue_family].timestampValidBits;
+    uint32_t bits = state_.info.timestamp_valid_bits;
     VKT_REQUIRE(bits > 0, "timestamp", state_.info.name + "'s compute queue writes no timestamps");
     timestamp_mask_ = bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1;
     VkQueryPoolCreateInfo info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
