@@ -117,6 +117,20 @@ struct Suite {
     auto backward = [&] {
       batch_norm_backward(dy, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta, true);
     };
+    // BatchNorm then ReLU: fused (what nn::Sequential runs) and as two ops, the same work.
+    Tensor z = Tensor::empty(device, x.shape()), dz = Tensor::empty(device, x.shape());
+    auto fused = [&] {
+      batch_norm_forward(x, gamma, beta, running_mean, running_var, tracked, save_mean,
+                         save_invstd, y, {.relu = true});
+      batch_norm_backward(dy, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta, true, y);
+    };
+    auto separate = [&] {
+      batch_norm_forward(x, gamma, beta, running_mean, running_var, tracked, save_mean,
+                         save_invstd, z);
+      activation_forward(ActivationKind::relu, z, y);
+      activation_backward(ActivationKind::relu, dy, Tensor{}, y, dz);
+      batch_norm_backward(dz, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta, true);
+    };
     forward();  // the backward's saved statistics
     struct Part {
       std::string name;
@@ -128,7 +142,11 @@ struct Suite {
                              Part{"batch_norm2d_train_fwd_bwd_", 5, [&] {
                                     forward();
                                     backward();
-                                  }}}) {
+                                  }},
+                             // x in, y out; dy, x, y in, dx out: the fused pair's compulsory
+                             // passes, counted alike for both so their GB/s compare times.
+                             Part{"batch_norm2d_relu_fused_fwd_bwd_", 6, fused},
+                             Part{"batch_norm2d_relu_separate_fwd_bwd_", 6, separate}}) {
       std::string name = part.name + shape;
       if (!selected(options, name)) continue;
       KernelResult result{name, "batch_norm2d", 0, part.passes * tensor_bytes};

@@ -4,7 +4,8 @@
 // y = (x − mean[r]) · invstd[r] · gamma[c] + beta[c] elementwise over planes (norm_planes.glsl):
 // r = (p / stat_div) % stat_mod or o (STAT_PER_OFFSET), c = (p / channel_div) % channel_mod or o
 // (batch norm: r = c = channel; group norm: r = (n, group), c = channel; layer norm: r = row,
-// c = position in the normalized shape).
+// c = position in the normalized shape). RELU: a ReLU fused after it, y = max(0, ·) as
+// activation.comp computes it (x < 0 ? 0 : x, NaN passes), saving a pass over y.
 layout(constant_id = 1) const bool HAS_GAMMA = false;
 layout(constant_id = 2) const bool HAS_BETA = false;
 layout(constant_id = 3) const uint TILE_X = 256;
@@ -13,6 +14,7 @@ layout(constant_id = 5) const bool CHANNEL_PER_OFFSET = false;
 // VEC4: plane_len and the offsets count fours of floats (both indices constant over a plane);
 // otherwise x and y are read one float at a time.
 layout(constant_id = 6) const bool VEC4 = false;
+layout(constant_id = 7) const bool RELU = false;
 layout(std430, binding = 0) readonly buffer X { vec4 x[]; };
 layout(std430, binding = 1) readonly buffer Mean { float mean[]; };
 layout(std430, binding = 2) readonly buffer Invstd { float invstd[]; };
@@ -47,11 +49,13 @@ void main() {
       vec4 v = (x[i] - m) * s;
       if (HAS_GAMMA) v *= g;
       if (HAS_BETA) v += b;
+      if (RELU) v = mix(v, vec4(0.0), lessThan(v, vec4(0.0)));
       y[i] = v;
     } else {
       float v = (x[i >> 2][i & 3] - m) * s;
       if (HAS_GAMMA) v *= g;
       if (HAS_BETA) v += b;
+      if (RELU) v = v < 0.0 ? 0.0 : v;
       y[i >> 2][i & 3] = v;
     }
   }

@@ -8,6 +8,8 @@
 //   MODE 1 (batch norm, training; sums per channel, unweighted):
 //          dx = g·invstd·(dy − (Σdy + x̂·Σdy·x̂)/m)
 //   MODE 2 (batch norm, eval: the statistics are constants): dx = dy·g·invstd
+// MASKED: a ReLU was fused after the forward and its output y is bound; dy is taken as
+// dy·(y > 0 ? 1 : 0) first, as activation.comp's relu backward computes it.
 layout(constant_id = 1) const uint MODE = 0;
 layout(constant_id = 2) const bool HAS_GAMMA = false;
 layout(constant_id = 3) const uint TILE_X = 256;
@@ -16,6 +18,7 @@ layout(constant_id = 5) const bool CHANNEL_PER_OFFSET = false;
 // VEC4: plane_len and the offsets count fours of floats (both indices constant over a plane);
 // otherwise dy, x and dx are read one float at a time.
 layout(constant_id = 6) const bool VEC4 = false;
+layout(constant_id = 7) const bool MASKED = false;
 layout(std430, binding = 0) readonly buffer DY { vec4 dy[]; };
 layout(std430, binding = 1) readonly buffer X { vec4 x[]; };
 layout(std430, binding = 2) readonly buffer Mean { float mean[]; };
@@ -24,6 +27,7 @@ layout(std430, binding = 4) readonly buffer Gamma { float gamma[]; };
 layout(std430, binding = 5) readonly buffer SumDy { float sum_dy[]; };
 layout(std430, binding = 6) readonly buffer SumDyXhat { float sum_dy_xhat[]; };
 layout(std430, binding = 7) writeonly buffer DX { vec4 dx[]; };
+layout(std430, binding = 8) readonly buffer Y { vec4 y[]; };
 layout(push_constant) uniform Push {
   uint planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
   float count;
@@ -50,21 +54,25 @@ void main() {
     uint i = base + o;
     float s = st.y;
     if (VEC4) {
+      vec4 d = dy[i];
+      if (MASKED) d *= vec4(greaterThan(y[i], vec4(0.0)));
       if (MODE == 2) {
-        dx[i] = dy[i] * g * s;
+        dx[i] = d * g * s;
       } else {
         vec4 xhat = (x[i] - st.x) * s;
         vec4 correction = (st.z + xhat * st.w) / count;
-        dx[i] = MODE == 0 ? s * (dy[i] * g - correction) : g * s * (dy[i] - correction);
+        dx[i] = MODE == 0 ? s * (d * g - correction) : g * s * (d - correction);
       }
     } else {
       uint q = i >> 2, j = i & 3;
+      float d = dy[q][j];
+      if (MASKED) d *= y[q][j] > 0.0 ? 1.0 : 0.0;
       if (MODE == 2) {
-        dx[q][j] = dy[q][j] * g * s;
+        dx[q][j] = d * g * s;
       } else {
         float xhat = (x[q][j] - st.x) * s;
         float correction = (st.z + xhat * st.w) / count;
-        dx[q][j] = MODE == 0 ? s * (dy[q][j] * g - correction) : g * s * (dy[q][j] - correction);
+        dx[q][j] = MODE == 0 ? s * (d * g - correction) : g * s * (d - correction);
       }
     }
   }

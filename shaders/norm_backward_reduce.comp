@@ -8,7 +8,9 @@
 // run j of reduction row `row` is r = j·stat_per_run + row / rows_per_stat (the reduction row itself
 // when STAT_IS_ROW); the channel of element `at` is its offset in the run when CHANNEL_IS_OFFSET,
 // else (at / channel_div) % channel_mod. Outputs are (rows, chunks); with one chunk they are the
-// final sums, otherwise norm_sum_chunks finishes them.
+// final sums, otherwise norm_sum_chunks finishes them. MASKED: a ReLU was fused after the forward
+// (norm_apply's RELU) and its output y is bound: dy counts only where y > 0, as activation.comp's
+// relu backward computes it (dy·1 or dy·0).
 layout(constant_id = 1) const bool WEIGHTED = false;
 layout(constant_id = 2) const bool STAT_IS_ROW = false;
 // COLUMNS > 0: rows of one-element runs, COLUMNS of them per workgroup.
@@ -17,6 +19,7 @@ layout(constant_id = 4) const bool CHANNEL_IS_OFFSET = false;
 // VEC4 (not WEIGHTED): runs of whole fours of floats on 16 bytes, chunk_len a multiple of 4; read
 // four at a time.
 layout(constant_id = 5) const bool VEC4 = false;
+layout(constant_id = 6) const bool MASKED = false;
 layout(std430, binding = 0) readonly buffer DY { vec4 dy[]; };
 layout(std430, binding = 1) readonly buffer X { vec4 x[]; };
 layout(std430, binding = 2) readonly buffer Mean { float mean[]; };
@@ -24,6 +27,7 @@ layout(std430, binding = 3) readonly buffer Invstd { float invstd[]; };
 layout(std430, binding = 4) readonly buffer Gamma { float gamma[]; };
 layout(std430, binding = 5) writeonly buffer SumDy { float sum_dy[]; };
 layout(std430, binding = 6) writeonly buffer SumDyXhat { float sum_dy_xhat[]; };
+layout(std430, binding = 7) readonly buffer Y { vec4 y[]; };
 layout(push_constant) uniform Push {
   uint rows, segments, seg_len, chunk_len, chunks;
   uint stat_per_run, rows_per_stat, channel_div, channel_mod;
@@ -59,12 +63,14 @@ void main() {
       }
       if (VEC4) {
         vec4 g = dy[at], xhat = (x[at] - m) * s;
+        if (MASKED) g *= vec4(greaterThan(y[at], vec4(0.0)));
         sums += vec2(g.x, g.x * xhat.x);
         sums += vec2(g.y, g.y * xhat.y);
         sums += vec2(g.z, g.z * xhat.z);
         sums += vec2(g.w, g.w * xhat.w);
       } else {
         float g = dy[at >> 2][at & 3];
+        if (MASKED) g *= y[at >> 2][at & 3] > 0.0 ? 1.0 : 0.0;
         if (WEIGHTED)
           g *= gamma[CHANNEL_IS_OFFSET ? (COLUMNS > 0 ? 0 : cursor.offset)
                                        : (at / channel_div) % channel_mod];

@@ -79,6 +79,9 @@ class Module {
 };
 
 // Runs its children in order; they are named "0", "1", ... as in torch.nn.Sequential.
+// forward runs the children in order. A BatchNorm directly followed by a ReLU runs as one fused
+// pass (BatchNorm::forward_relu): same numbers, bit for bit, one pass over the activations fewer
+// each way; the pre-activation is never materialized. fuse(false) runs every child on its own.
 class Sequential : public Module {
  public:
   Sequential() = default;
@@ -88,6 +91,14 @@ class Sequential : public Module {
   std::string type_name() const override { return "Sequential"; }
   size_t size() const { return children_.size(); }
   std::shared_ptr<Module> operator[](size_t index) const { return children_.at(index).second; }
+  Sequential& fuse(bool on) {
+    fuse_ = on;
+    return *this;
+  }
+  bool fused() const { return fuse_; }
+
+ private:
+  bool fuse_ = true;
 };
 
 // y = x·Wᵀ + b. PyTorch's default initialisation: W and b uniform in ±1/√in_features.
@@ -149,6 +160,8 @@ class BatchNorm : public Module {
             std::optional<float> momentum = 0.1f, bool affine = true,
             bool track_running_stats = true);
   Variable forward(const Variable& x) override;
+  // relu(forward(x)) in one pass (BatchNormOptions::relu).
+  Variable forward_relu(const Variable& x);
   std::string type_name() const override { return spatial_dims_ == 2 ? "BatchNorm2d" : "BatchNorm1d"; }
   const Variable& weight() const { return weight_; }
   const Variable& bias() const { return bias_; }
@@ -161,6 +174,8 @@ class BatchNorm : public Module {
   std::string extra_description() const override;
 
  private:
+  Variable normalize(const Variable& x, bool relu);
+
   int64_t num_features_;
   int spatial_dims_;
   float eps_;
@@ -242,6 +257,7 @@ class Activation : public Module {
       : kind_(kind), param_(param) {}
   Variable forward(const Variable& x) override { return F::activation(x, kind_, param_); }
   std::string type_name() const override;
+  ActivationKind kind() const { return kind_; }
 
  private:
   ActivationKind kind_;

@@ -108,7 +108,10 @@ BatchNorm::BatchNorm(const Device& device, int64_t num_features, int spatial_dim
   }
 }
 
-Variable BatchNorm::forward(const Variable& x) {
+Variable BatchNorm::forward(const Variable& x) { return normalize(x, false); }
+Variable BatchNorm::forward_relu(const Variable& x) { return normalize(x, true); }
+
+Variable BatchNorm::normalize(const Variable& x, bool relu) {
   int64_t rank = x.value().dim();
   bool fits = spatial_dims_ == 2 ? rank == 4 : (rank == 2 || rank == 3);
   VKT_REQUIRE(fits && x.value().size(1) == num_features_, type_name(),
@@ -116,7 +119,7 @@ Variable BatchNorm::forward(const Variable& x) {
                   (spatial_dims_ == 2 ? "(N, " + std::to_string(num_features_) + ", H, W)"
                                       : "(N, " + std::to_string(num_features_) + ") or (N, " +
                                             std::to_string(num_features_) + ", L)"));
-  BatchNormOptions options{eps_, momentum_, training()};
+  BatchNormOptions options{eps_, momentum_, training(), relu};
   return F::batch_norm(x, weight_, bias_, running_mean_, running_var_, num_batches_tracked_, options);
 }
 

@@ -121,7 +121,19 @@ Sequential& Sequential::add(std::shared_ptr<Module> module) {
 
 Variable Sequential::forward(const Variable& x) {
   Variable y = x;
-  for (auto& [name, child] : children_) y = child->forward(y);
+  for (size_t i = 0; i < children_.size(); ++i) {
+    Module& child = *children_[i].second;
+    auto* norm = fuse_ ? dynamic_cast<BatchNorm*>(&child) : nullptr;
+    auto* next = norm && i + 1 < children_.size()
+                     ? dynamic_cast<const Activation*>(children_[i + 1].second.get())
+                     : nullptr;
+    if (next && next->kind() == ActivationKind::relu) {
+      y = norm->forward_relu(y);
+      ++i;  // the ReLU ran inside
+    } else {
+      y = child.forward(y);
+    }
+  }
   return y;
 }
 

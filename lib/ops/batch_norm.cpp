@@ -118,7 +118,7 @@ void batch_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
                              {in(running_var), out(invstd)}, push, grid_1d(uint64_t(shape.c)));
     if (save_mean.defined()) copy(running_mean, save_mean);
   }
-  norm_apply(x, mean, invstd, gamma, beta, shape.map(), y);
+  norm_apply(x, mean, invstd, gamma, beta, shape.map(), y, options.relu);
 }
 
 NormOutput batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -134,10 +134,15 @@ NormOutput batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
 
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
                          const Tensor& save_mean, const Tensor& save_invstd, const Tensor& dx,
-                         const Tensor& dgamma, const Tensor& dbeta, bool batch_stats) {
+                         const Tensor& dgamma, const Tensor& dbeta, bool batch_stats,
+                         const Tensor& relu_output) {
   BatchShape shape = batch_shape(x, "x");
   require_dtype(dy, DType::f32, kOp, "dy");
   require_same_shape(dy, x, kOp, "dy", "x");
+  if (relu_output.defined()) {
+    require_dtype(relu_output, DType::f32, kOp, "relu_output");
+    require_same_shape(relu_output, x, kOp, "relu_output", "x");
+  }
   require_vector(gamma, shape.c, kOp, "gamma");
   require_defined(save_mean, kOp, "save_mean");
   require_defined(save_invstd, kOp, "save_invstd");
@@ -149,7 +154,7 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
   }
   require_vector(dgamma, shape.c, kOp, "dgamma");
   require_vector(dbeta, shape.c, kOp, "dbeta");
-  require_device(x, {dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta});
+  require_device(x, {dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, relu_output});
   if (shape.c == 0) return;
   if (x.numel() == 0) {  // empty batch: the parameter gradients are sums over nothing
     if (dgamma.defined()) dgamma.fill(0.0f);
@@ -163,17 +168,17 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
     sum_dy = or_scratch(dbeta, device, {shape.c});
     sum_dy_xhat = or_scratch(dgamma, device, {shape.c});
     norm_backward_sums(dy, x, save_mean, save_invstd, Tensor{}, shape.rows(), shape.map(), true,
-                       sum_dy, sum_dy_xhat);
+                       sum_dy, sum_dy_xhat, relu_output);
   }
   if (dx.defined())
     norm_backward_input(batch_stats ? NormBackwardMode::batch : NormBackwardMode::batch_eval, dy, x,
                         save_mean, save_invstd, gamma, sum_dy, sum_dy_xhat, shape.map(),
-                        shape.per_channel(), dx);
+                        shape.per_channel(), dx, relu_output);
 }
 
 NormGradients batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
                                   const Tensor& save_mean, const Tensor& save_invstd,
-                                  bool batch_stats) {
+                                  bool batch_stats, const Tensor& relu_output) {
   BatchShape shape = batch_shape(x, "x");
   NormGradients grads{Tensor::empty(x.device(), x.shape()), {}, {}};
   if (gamma.defined()) {
@@ -181,7 +186,7 @@ NormGradients batch_norm_backward(const Tensor& dy, const Tensor& x, const Tenso
     grads.dbeta = Tensor::empty(x.device(), {shape.c});
   }
   batch_norm_backward(dy, x, gamma, save_mean, save_invstd, grads.dx, grads.dgamma, grads.dbeta,
-                      batch_stats);
+                      batch_stats, relu_output);
   return grads;
 }
 

@@ -188,7 +188,7 @@ void norm_stats(const Tensor& x, const NormRows& rows, float eps, const Tensor& 
 }
 
 void norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
-                const Tensor& beta, const NormMap& map, const Tensor& y) {
+                const Tensor& beta, const NormMap& map, const Tensor& y, bool relu) {
   NormPlanes planes = norm_planes(x.device(), map, uint64_t(x.numel()), vec4_aligned({x, y}));
   struct {
     uint32_t planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
@@ -197,7 +197,8 @@ void norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const
   // Unused affine bindings get a bound, read-only stand-in (the shader never reads them).
   scheduler_of(x).dispatch(Kernel{"norm_apply",
                                   {planes.group, gamma.defined(), beta.defined(), planes.tile_x,
-                                   planes.stat.per_offset, planes.channel.per_offset, planes.vec4}},
+                                   planes.stat.per_offset, planes.channel.per_offset, planes.vec4,
+                                   relu}},
                            {in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
                             in(beta.defined() ? beta : mean), out(y)},
                            push, planes.grid);
@@ -205,7 +206,9 @@ void norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const
 
 void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& invstd,
                         const Tensor& weight, const NormRows& rows, const NormMap& map,
-                        bool stat_is_row, const Tensor& sum_dy, const Tensor& sum_dy_xhat) {
+                        bool stat_is_row, const Tensor& sum_dy, const Tensor& sum_dy_xhat,
+                        const Tensor& relu_output) {
+  const Tensor& mask = relu_output.defined() ? relu_output : x;  // a stand-in when there is none
   NormChunks chunks = norm_chunks(x.device(), rows);
   Tensor partial_a = sum_dy, partial_b = sum_dy_xhat;
   uint64_t partials = uint64_t(rows.rows) * chunks.chunks;
@@ -235,9 +238,10 @@ void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, c
   scheduler.dispatch(
       Kernel{"norm_backward_reduce",
              {chunks.group, weight.defined(), stat_is_row, chunks.columns, channel_is_offset,
-              !weight.defined() && reduce_vec4(rows, chunks, {dy, x})}},
+              !weight.defined() && reduce_vec4(rows, chunks, {dy, x, mask}),
+              relu_output.defined()}},
       {in(dy), in(x), in(mean), in(invstd), in(weight.defined() ? weight : mean), out(partial_a),
-       out(partial_b)},
+       out(partial_b), in(mask)},
       push, grid_groups(chunks.workgroups(rows)));
   if (chunks.chunks == 1) return;
   struct {
@@ -251,8 +255,10 @@ void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, c
 void norm_backward_input(NormBackwardMode mode, const Tensor& dy, const Tensor& x,
                          const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
                          const Tensor& sum_dy, const Tensor& sum_dy_xhat, const NormMap& map,
-                         uint64_t count, const Tensor& dx) {
-  NormPlanes planes = norm_planes(x.device(), map, uint64_t(x.numel()), vec4_aligned({dy, x, dx}));
+                         uint64_t count, const Tensor& dx, const Tensor& relu_output) {
+  const Tensor& mask = relu_output.defined() ? relu_output : x;  // a stand-in when there is none
+  NormPlanes planes =
+      norm_planes(x.device(), map, uint64_t(x.numel()), vec4_aligned({dy, x, dx, mask}));
   struct {
     uint32_t planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
     float count;
@@ -261,9 +267,11 @@ void norm_backward_input(NormBackwardMode mode, const Tensor& dy, const Tensor& 
   bool sums = mode != NormBackwardMode::batch_eval;
   scheduler_of(x).dispatch(Kernel{"norm_backward_apply",
                                   {planes.group, uint32_t(mode), gamma.defined(), planes.tile_x,
-                                   planes.stat.per_offset, planes.channel.per_offset, planes.vec4}},
+                                   planes.stat.per_offset, planes.channel.per_offset, planes.vec4,
+                                   relu_output.defined()}},
                            {in(dy), in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
-                            in(sums ? sum_dy : mean), in(sums ? sum_dy_xhat : mean), out(dx)},
+                            in(sums ? sum_dy : mean), in(sums ? sum_dy_xhat : mean), out(dx),
+                            in(mask)},
                            push, planes.grid);
 }
 

@@ -45,21 +45,25 @@ void norm_partial_stats(const Tensor& x, const NormRows& rows, const NormChunks&
 // mean and invstd = 1/sqrt(var + eps) (rows,) of every reduction row (biased variance).
 void norm_stats(const Tensor& x, const NormRows& rows, float eps, const Tensor& mean,
                 const Tensor& invstd);
-// y = (x − mean[r])·invstd[r]·gamma[c] + beta[c]; gamma and beta may be undefined.
+// y = (x − mean[r])·invstd[r]·gamma[c] + beta[c]; gamma and beta may be undefined. relu: a ReLU
+// fused after it, y = max(0, ·).
 void norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
-                const Tensor& beta, const NormMap& map, const Tensor& y);
+                const Tensor& beta, const NormMap& map, const Tensor& y, bool relu = false);
 // sum_dy[row] = Σ dy·g and sum_dy_xhat[row] = Σ dy·g·x̂ over each reduction row, g = weight[c] or 1
 // when weight is undefined. stat_is_row: the statistics row of every element is its reduction row.
+// relu_output: the output of a forward that fused a ReLU (norm_apply's relu); dy then counts only
+// where it is > 0. Undefined: no ReLU.
 void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& invstd,
                         const Tensor& weight, const NormRows& rows, const NormMap& map,
-                        bool stat_is_row, const Tensor& sum_dy, const Tensor& sum_dy_xhat);
+                        bool stat_is_row, const Tensor& sum_dy, const Tensor& sum_dy_xhat,
+                        const Tensor& relu_output = {});
 
 // The dx formulas of shaders/norm_backward_apply.comp.
 enum class NormBackwardMode : uint32_t { group = 0, batch = 1, batch_eval = 2 };
 void norm_backward_input(NormBackwardMode mode, const Tensor& dy, const Tensor& x,
                          const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
                          const Tensor& sum_dy, const Tensor& sum_dy_xhat, const NormMap& map,
-                         uint64_t count, const Tensor& dx);
+                         uint64_t count, const Tensor& dx, const Tensor& relu_output = {});
 
 // Argument checks: an optional float32 vector of n elements, shape (n,).
 void require_vector(const Tensor& t, int64_t n, const char* op, const char* name);

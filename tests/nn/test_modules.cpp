@@ -91,6 +91,68 @@ TEST_CASE("modules: batch norm uses batch statistics in train() and running ones
   CHECK(bn.num_batches_tracked().to_host_u32()[0] == 1);  // eval updates nothing
 }
 
+TEST_CASE("modules: Sequential fuses BatchNorm + ReLU with bit-identical results", "[nn]") {
+  const Device& device = testing::test_device();
+  // conv - BN2d - ReLU - flatten - linear - BN1d - ReLU on (3, 2, 7, 9): odd planes and columns.
+  auto build = [&] {
+    nn::manual_seed(7);
+    auto model = std::make_shared<nn::Sequential>();
+    model->add(std::make_shared<nn::Conv2d>(device, 2, 5, 3, Conv2dParams{.pad_h = 1, .pad_w = 1}, false))
+        .add(std::make_shared<nn::BatchNorm2d>(device, 5))
+        .add(std::make_shared<nn::ReLU>())
+        .add(std::make_shared<nn::Flatten>())
+        .add(std::make_shared<nn::Linear>(device, 5 * 7 * 9, 4))
+        .add(std::make_shared<nn::BatchNorm1d>(device, 4))
+        .add(std::make_shared<nn::ReLU>());
+    return model;
+  };
+  auto fused = build(), plain = build();
+  plain->fuse(false);
+  CHECK(fused->fused());
+  std::vector<float> input(3 * 2 * 7 * 9);
+  for (size_t i = 0; i < input.size(); ++i) input[i] = std::sin(0.37f * float(i)) * 2.0f;
+  std::vector<int32_t> labels = {0, 3, 1};
+  Tensor labels_gpu = Tensor::from_host(device, labels, {3});
+  Scheduler& scheduler = device.scheduler();
+  // One training step each (forward, backward) from the same weights and input.
+  auto step = [&](nn::Sequential& model, nn::Variable& x) {
+    uint64_t before = scheduler.stats().dispatches;
+    nn::Variable y = model(x);
+    nn::backward(nn::F::cross_entropy(y, labels_gpu));
+    return std::pair{y.value().to_host(), scheduler.stats().dispatches - before};
+  };
+  nn::Variable x_fused(Tensor::from_host(device, input, {3, 2, 7, 9}), true);
+  nn::Variable x_plain(Tensor::from_host(device, input, {3, 2, 7, 9}), true);
+  auto [y_fused, fused_dispatches] = step(*fused, x_fused);
+  auto [y_plain, plain_dispatches] = step(*plain, x_plain);
+  size_t zeros = size_t(std::count(y_fused.begin(), y_fused.end(), 0.0f));
+  CHECK(zeros > 0);  // the ReLU clipped something
+  CHECK(zeros < y_fused.size());
+  CHECK(y_fused == y_plain);
+  CHECK(x_fused.grad().to_host() == x_plain.grad().to_host());
+  auto fused_params = fused->named_parameters(), plain_params = plain->named_parameters();
+  REQUIRE(fused_params.size() == plain_params.size());
+  for (size_t i = 0; i < fused_params.size(); ++i) {
+    INFO(fused_params[i].first);
+    CHECK(fused_params[i].second.grad().to_host() == plain_params[i].second.grad().to_host());
+  }
+  for (auto& [name, buffer] : fused->named_buffers()) {
+    INFO(name);
+    auto plain_buffers = plain->named_buffers();
+    auto it = std::find_if(plain_buffers.begin(), plain_buffers.end(),
+                           [&](const auto& b) { return b.first == name; });
+    REQUIRE(it != plain_buffers.end());
+    if (buffer.dtype() == DType::f32) CHECK(buffer.to_host() == it->second.to_host());
+  }
+  // Two ReLUs ran inside the batch norms: one dispatch fewer each way for each.
+  CHECK(fused_dispatches + 4 == plain_dispatches);
+  // Eval: running statistics, the same fusion.
+  fused->eval();
+  plain->eval();
+  CHECK((*fused)(nn::Variable(x_fused.value())).value().to_host() ==
+        (*plain)(nn::Variable(x_plain.value())).value().to_host());
+}
+
 TEST_CASE("modules: a model's checkpoint round trips", "[nn]") {
   const Device& device = testing::test_device();
   nn::manual_seed(1);

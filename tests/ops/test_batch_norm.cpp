@@ -1,7 +1,7 @@
 // batch_norm1d / batch_norm2d: training and eval forwards against a float64 reference, running
 // statistics over several steps (momentum and cumulative), captured steps, a large common offset,
-// affine and track_running_stats switched off, backward (reference by finite differences, then the
-// GPU), the eval-mode fold into conv/linear weights, and argument errors.
+// affine and track_running_stats switched off, a fused ReLU, backward (reference by finite
+// differences, then the GPU), the eval-mode fold into conv/linear weights, and argument errors.
 // Kernels exercised: norm_stats, norm_finalize, batch_norm_finalize (running statistics),
 // batch_norm_invstd (eval), norm_apply, norm_backward_reduce, norm_sum_chunks,
 // norm_backward_apply, batch_norm_fold, batch_norm_fold_weights.
@@ -142,8 +142,11 @@ Grads backward_ref(const std::vector<double>& dy, const std::vector<double>& x, 
 }
 
 // A training forward without running statistics, then the training backward, all checked.
+// relu: with a fused ReLU (BatchNormOptions::relu): y = max(0, ·), and the backward masks dy with
+// the GPU's y > 0 (the reference takes the mask from the kernel's output: a y within rounding of 0
+// may fall on either side in float32 and float64).
 void check_training(Context& ctx, const std::string& label, const Shape& shape, bool affine,
-                    float offset = 0.0f) {
+                    float offset = 0.0f, bool relu = false) {
   Dims d = dims_of(shape);
   std::vector<float> x = ctx.uniform(size_t(shape_numel(shape)), offset - 1.0f, offset + 1.0f);
   std::vector<float> gamma = ctx.uniform(size_t(d.c), 0.5f, 1.5f), beta = ctx.uniform(size_t(d.c));
@@ -153,7 +156,7 @@ void check_training(Context& ctx, const std::string& label, const Shape& shape, 
   Tensor tbeta = affine ? ctx.upload(beta, {d.c}) : Tensor{};
   Tensor y = ctx.poisoned(shape), save_mean = ctx.poisoned({d.c}),
          save_invstd = ctx.poisoned({d.c});
-  batch_norm_forward(tx, tgamma, tbeta, {}, {}, {}, save_mean, save_invstd, y);
+  batch_norm_forward(tx, tgamma, tbeta, {}, {}, {}, save_mean, save_invstd, y, {.relu = relu});
 
   std::vector<double> xd = to_double(x);
   std::vector<double> gd = affine ? to_double(gamma) : std::vector<double>{};
@@ -162,7 +165,11 @@ void check_training(Context& ctx, const std::string& label, const Shape& shape, 
   std::vector<double> invstd = invstd_of(st.var, 1e-5);
   std::string text = shapes({shape});
   double tolerance = offset != 0.0f ? kOffsetTolerance : kForwardTolerance;
-  ctx.check(label + "y", text, y.to_host(), normalize(xd, d, st.mean, invstd, gd, bd), tolerance);
+  std::vector<double> y_ref = normalize(xd, d, st.mean, invstd, gd, bd);
+  if (relu)
+    for (double& v : y_ref) v = std::max(v, 0.0);
+  std::vector<float> y_gpu = y.to_host();
+  ctx.check(label + "y", text, y_gpu, y_ref, tolerance);
   check_mean(ctx, label + "save_mean", text, save_mean.to_host(), st.mean, x, kForwardTolerance);
   ctx.check(label + "save_invstd", text, save_invstd.to_host(), invstd,
             offset != 0.0f ? kOffsetVarianceTolerance : kForwardTolerance);
@@ -170,8 +177,12 @@ void check_training(Context& ctx, const std::string& label, const Shape& shape, 
   Tensor dx = ctx.poisoned(shape);
   Tensor dgamma = affine ? ctx.poisoned({d.c}) : Tensor{};
   Tensor dbeta = affine ? ctx.poisoned({d.c}) : Tensor{};
-  batch_norm_backward(ctx.upload(dy, shape), tx, tgamma, save_mean, save_invstd, dx, dgamma, dbeta);
-  Grads ref = backward_ref(to_double(dy), xd, d, gd, st.mean, invstd, true);
+  batch_norm_backward(ctx.upload(dy, shape), tx, tgamma, save_mean, save_invstd, dx, dgamma, dbeta,
+                      true, relu ? y : Tensor());
+  std::vector<double> dy_ref = to_double(dy);
+  if (relu)
+    for (size_t i = 0; i < dy_ref.size(); ++i) dy_ref[i] *= y_gpu[i] > 0.0f ? 1.0 : 0.0;
+  Grads ref = backward_ref(dy_ref, xd, d, gd, st.mean, invstd, true);
   // With two values per channel x̂ = ±sqrt(var/(var + eps)) and dx cancels down to O(eps·dy): a
   // relative check of that residue would measure float32 rounding, not the kernel.
   if (d.m() > 2)
@@ -251,6 +262,20 @@ VKT_CASE("batch_norm2d", "training_odd") {
 }
 VKT_CASE("batch_norm2d", "training_n1") {
   check_training(ctx, "", {1, 4, 5, 3}, true);
+}
+// A fused ReLU: odd planes (the scalar paths), whole fours (vec4 paths), several chunks, and
+// (N, C) columns.
+VKT_CASE("batch_norm2d", "relu_odd") {
+  check_training(ctx, "", {3, 5, 7, 9}, true, 0.0f, true);
+}
+VKT_CASE("batch_norm2d", "relu_vec4") {
+  check_training(ctx, "", {3, 6, 4, 6}, true, 0.0f, true);
+}
+VKT_CASE("batch_norm2d", "relu_chunked_no_affine") {
+  check_training(ctx, "", {2, 3, 61, 61}, false, 0.0f, true);
+}
+VKT_CASE("batch_norm1d", "relu_columns") {
+  check_training(ctx, "", {9, 37}, true, 0.0f, true);
 }
 VKT_CASE("batch_norm2d", "training_no_affine") {
   check_training(ctx, "", {2, 3, 5, 7}, false);
@@ -552,6 +577,9 @@ VKT_CASE("batch_norm2d", "bad_arguments") {
                   {"batch_norm", "(7,)", "(N, C)"});
   ctx.check_error("backward_saved_shape", [&] { (void)batch_norm_backward(x, x, c5, c4, c5); },
                   {"batch_norm", "save_mean", "(4,)", "expected (5,)"});
+  ctx.check_error("backward_relu_output_shape",
+                  [&] { (void)batch_norm_backward(x, x, c5, c5, c5, true, ctx.poisoned({2, 5, 9})); },
+                  {"batch_norm", "relu_output", "(2, 5, 9)", "(2, 5, 3, 3)"});
   ctx.check_error("fold_weight_channels",
                   [&] {
                     (void)batch_norm_fold_weights(ctx.poisoned({4, 3}), {}, {c5, c5});
