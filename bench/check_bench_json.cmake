@@ -40,7 +40,8 @@ foreach(i RANGE ${last})
   endif()
   list(APPEND names ${name})
 endforeach()
-foreach(family matmul_ conv2d_fwd conv2d_bwd_data conv2d_bwd_weight batch_norm2d dropout cross_entropy
+foreach(family matmul_ conv2d_fwd conv2d_bwd_data conv2d_bwd_weight batch_norm2d_train batch_norm2d_relu_fused
+       batch_norm2d_relu_separate dropout cross_entropy
        relu_fwd optim_sgd_momentum optim_adam_ optim_adamw optim_rmsprop optim_adagrad optim_adadelta)
   string(FIND "${names}" ${family} at)
   if(at EQUAL -1)
