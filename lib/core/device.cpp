@@ -119,11 +119,17 @@ uint32_t select_device(const std::vector<DeviceInfo>& infos,
   return best;
 }
 
-uint32_t compute_queue_family(VkPhysicalDevice physical) {
+std::vector<VkQueueFamilyProperties> queue_families(VkPhysicalDevice physical) {
   uint32_t count = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, nullptr);
   std::vector<VkQueueFamilyProperties> families(count);
   vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, families.data());
+  return families;
+}
+
+uint32_t compute_queue_family(VkPhysicalDevice physical) {
+  std::vector<VkQueueFamilyProperties> families = queue_families(physical);
+  uint32_t count = uint32_t(families.size());
   // A dedicated compute family (no graphics) runs beside rendering work; take it when there is one.
   for (uint32_t i = 0; i < count; ++i)
     if ((families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) &&
@@ -218,11 +224,8 @@ DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index) {
                             has_extension(extensions, "VK_NV_cooperative_matrix");
   // Timestamps are a property of the queue family: the one the device's scheduler will use.
   try {
-    uint32_t count = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, nullptr);
-    std::vector<VkQueueFamilyProperties> families(count);
-    vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, families.data());
-    info.timestamp_valid_bits = families[compute_queue_family(physical)].timestampValidBits;
+    info.timestamp_valid_bits =
+        queue_families(physical)[compute_queue_family(physical)].timestampValidBits;
   } catch (const Error&) {
     info.timestamp_valid_bits = 0;  // no compute queue: Device::open says so when it is chosen
   }
