@@ -79,7 +79,7 @@ class Module {
 };
 
 // Runs its children in order; they are named "0", "1", ... as in torch.nn.Sequential.
-// forward runs the children in order. A BatchNorm directly followed by a ReLU runs as one fused
+// A BatchNorm directly followed by a ReLU runs as one fused
 // pass (BatchNorm::forward_relu): same numbers, bit for bit, one pass over the activations fewer
 // each way; the pre-activation is never materialized. fuse(false) runs every child on its own.
 class Sequential : public Module {
