@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   app.add_option("--input-noise", c.model.input_noise, "Gaussian noise sigma on the inputs")->check(CLI::NonNegativeNumber);
   app.add_option("--conv-channels", c.model.conv_channels, "cnn: channels of each conv block (each ends in a 2x2 pool)")
       ->delimiter(',')->capture_default_str();
+  app.add_option("--cnn-hidden", c.model.cnn_hidden, "cnn: width of the hidden linear layer")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--convs-per-block", c.model.convs_per_block, "cnn: conv3x3-BN-ReLU layers per block")
       ->check(CLI::Range(1, 4))->capture_default_str();
   app.add_option("--batchnorm", batchnorm, "on or off")->check(CLI::IsMember({"on", "off"}))->capture_default_str();

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vktrain/error.hpp>
 
@@ -71,8 +72,15 @@ TEST_CASE("trainer: an MLP learns Fashion-MNIST well above chance in a few hundr
   CHECK(result.epochs.size() == 3);
   CHECK(result.epochs.back().train_loss < result.epochs.front().train_loss);
   CHECK(fs::exists(dir.path / "metrics.csv"));
-  CHECK(fs::exists(dir.path / "config.json"));
   CHECK(fs::exists(dir.path / "best.safetensors"));
+  // config.json names the model's shape too, so a run can be rebuilt from it.
+  std::ifstream config_file(dir.path / "config.json");
+  nlohmann::json config = nlohmann::json::parse(config_file);
+  CHECK(config.at("model") == "mlp");
+  CHECK(config.at("hidden") == c.model.hidden);
+  CHECK(config.at("conv_channels") == c.model.conv_channels);
+  CHECK(config.at("cnn_hidden") == c.model.cnn_hidden);
+  CHECK(config.at("epochs") == 3);
   std::ifstream csv(dir.path / "metrics.csv");
   std::string header;
   std::getline(csv, header);

@@ -71,7 +71,9 @@ nlohmann::json config_json(const TrainConfig& c) {
           {"augment", c.augment},         {"early_stopping", c.early_stopping},
           {"seed", c.seed},               {"max_train", c.max_train},
           {"validation", c.validation},   {"capture", c.capture}, {"on_nonfinite", c.on_nonfinite},
-          {"rotation", c.rotation}};
+          {"rotation", c.rotation},       {"input_dropout", c.model.input_dropout},
+          {"hidden", c.model.hidden},     {"conv_channels", c.model.conv_channels},
+          {"convs_per_block", c.model.convs_per_block}, {"cnn_hidden", c.model.cnn_hidden}};
 }
 
 }  // namespace

@@ -136,13 +136,16 @@ TEST_CASE("modules: Sequential fuses BatchNorm + ReLU with bit-identical results
     INFO(fused_params[i].first);
     CHECK(fused_params[i].second.grad().to_host() == plain_params[i].second.grad().to_host());
   }
-  for (auto& [name, buffer] : fused->named_buffers()) {
+  // Plain loop variables, not a structured binding: clang 14 cannot capture a binding in a lambda.
+  auto plain_buffers = plain->named_buffers();
+  for (const auto& fused_buffer : fused->named_buffers()) {
+    const std::string& name = fused_buffer.first;
     INFO(name);
-    auto plain_buffers = plain->named_buffers();
     auto it = std::find_if(plain_buffers.begin(), plain_buffers.end(),
                            [&](const auto& b) { return b.first == name; });
     REQUIRE(it != plain_buffers.end());
-    if (buffer.dtype() == DType::f32) CHECK(buffer.to_host() == it->second.to_host());
+    if (fused_buffer.second.dtype() == DType::f32)
+      CHECK(fused_buffer.second.to_host() == it->second.to_host());
   }
   // Two ReLUs ran inside the batch norms: one dispatch fewer each way for each.
   CHECK(fused_dispatches + 4 == plain_dispatches);
