@@ -3,17 +3,18 @@
 #include "index.glsl"
 #include "philox.glsl"
 // Data augmentation of a batch (N, C, H, W): per image, a random translation by (dy, dx) in
-// [-pad, pad] with zero fill (random crop of the zero-padded image), a horizontal flip with
+// [-pad, pad] (random crop of the image padded with fill[c]), a horizontal flip with
 // probability 1/2 and, when max_rotation > 0, a rotation about the image centre by an angle
 // uniform in [-max_rotation, max_rotation) radians (positive: counter-clockwise as displayed).
 // Image n draws Philox block n of stream (seed, stream, step): word 0 gives dx, word 1 dy, the top
 // bit of word 2 the flip, word 3 the angle max_rotation * (2u - 1), u = philox_uniform(word 3).
 // The step comes from a device counter so captured steps augment differently on every replay.
 // Without rotation, an exact integer copy:
-//   out[n][c][h][w] = x[n][c][h + dy][(flip ? W - 1 - w : w) + dx], 0 outside the image.
+//   out[n][c][h][w] = x[n][c][h + dy][(flip ? W - 1 - w : w) + dx], fill[c] outside the image.
 // With rotation, the translated and flipped image is rotated: each output pixel maps back through
 // the inverse rotation about (cy, cx) = ((H - 1) / 2, (W - 1) / 2), the flip and the translation
-// to a real source position, sampled bilinearly with zeros outside the image.
+// to a real source position, sampled bilinearly with fill[c] outside the image. fill holds one
+// value per channel, or one for all (fill_count 1).
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer Step { uint step[]; };  // (1,)
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
@@ -23,7 +24,11 @@ layout(push_constant) uniform Push {
   uint pad;
   uint flip_enabled;
   float max_rotation;  // radians, in [0, π]; 0 keeps the exact integer path
+  uint fill_count;     // 1 (fill[0] for every channel) or the channel count
+  float fill[16];      // kAugmentMaxFillChannels
 };
+
+float outside;  // this invocation's channel's fill
 
 // (sin a, cos a) for |a| <= pi to a few float32 ulps. The built-ins are only required to be
 // within 2^-11 absolute, which would move a sample 8 pixels from the centre by 4e-3 pixel. Reduced
@@ -55,9 +60,9 @@ vec2 sin_cos(float a) {
   return vec2(s, sign_cos * c);
 }
 
-// x at (row, column) of the plane starting at `base`, 0 outside the image.
+// x at (row, column) of the plane starting at `base`, the fill outside the image.
 float texel(uint base, int row, int column) {
-  if (row < 0 || row >= int(height) || column < 0 || column >= int(width)) return 0.0;
+  if (row < 0 || row >= int(height) || column < 0 || column >= int(width)) return outside;
   return x[base + uint(row) * width + uint(column)];
 }
 
@@ -70,6 +75,7 @@ void main() {
   uint within = index % plane;
   uint base = index - within;
   uint h = within / width, w = within % width;
+  outside = fill[min((index - image * image_size) / plane, fill_count - 1u)];
   uvec4 words = philox_block(image, step[0], stream, seed_lo, seed_hi);
   int span = int(2u * pad + 1u);
   int dx = int(words.x % uint(span)) - int(pad);

@@ -1,5 +1,6 @@
-// Random translation (crop of the zero-padded image), horizontal flip and small rotation on the
+// Random translation (crop of the padded image), horizontal flip and small rotation on the
 // GPU.
+#include <algorithm>
 #include <sstream>
 
 #include "ops/launch.hpp"
@@ -27,9 +28,16 @@ void augment_forward(const Tensor& x, const Tensor& step, const Tensor& y,
     value << params.max_rotation_degrees;
     throw_arg_error(op, "max_rotation_degrees must be in [0, 180], got " + value.str());
   }
+  const size_t fills = params.fill.size();
+  VKT_REQUIRE(fills <= 1 || (int64_t(fills) == x.size(1) && fills <= kAugmentMaxFillChannels), op,
+              "fill must hold 0, 1 or one value per channel (at most " +
+                  std::to_string(kAugmentMaxFillChannels) + "), got " + std::to_string(fills) +
+                  " values for x " + shape_str(x.shape()));
   struct {
     uint32_t n, channels, height, width, seed_lo, seed_hi, stream, pad, flip;
     float max_rotation;  // radians
+    uint32_t fill_count;
+    float fill[kAugmentMaxFillChannels];
   } push{uint32_t(x.size(0)),
          uint32_t(x.size(1)),
          uint32_t(x.size(2)),
@@ -39,7 +47,10 @@ void augment_forward(const Tensor& x, const Tensor& step, const Tensor& y,
          params.stream,
          params.pad,
          params.flip ? 1u : 0u,
-         float(double(params.max_rotation_degrees) * (3.14159265358979323846 / 180.0))};
+         float(double(params.max_rotation_degrees) * (3.14159265358979323846 / 180.0)),
+         uint32_t(std::max<size_t>(fills, 1)),
+         {}};
+  std::copy(params.fill.begin(), params.fill.end(), push.fill);
   scheduler_of(x).dispatch({"augment", {kElementwiseGroup}}, {in(x), in(step), out(y)}, push,
                            grid_1d(x.numel()));
 }

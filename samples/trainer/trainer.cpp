@@ -92,6 +92,8 @@ Trainer::Trainer(TrainConfig config)
   test_ = data::load_mnist_dir(config_.data_dir, false);
   auto [mean, std] = data::channel_stats(train_);
   for (data::Dataset* d : {&train_, &validation_, &test_}) data::normalize(*d, mean, std);
+  // Augmentation pads with black as torchvision does before Normalize: black normalized.
+  for (size_t c = 0; c < mean.size(); ++c) augment_fill_.push_back(-mean[c] / std[c]);
   require(train_.count >= config_.batch_size,
                   "batch size " + std::to_string(config_.batch_size) + " exceeds the " +
                       std::to_string(train_.count) + " training images");
@@ -136,7 +138,7 @@ void Trainer::record_step() {
   if (config_.augment) {
     augment_forward(images_, augment_step_, augmented_,
                     {.pad = 2, .flip = true, .max_rotation_degrees = config_.rotation, .seed = config_.seed,
-                     .stream = 1u << 20});
+                     .stream = 1u << 20, .fill = augment_fill_});
     increment(augment_step_);
     input = augmented_;
   }

@@ -96,6 +96,7 @@ class Trainer {
   std::unique_ptr<vkt::optim::WeightPenalty> penalty_;
   std::vector<vkt::Tensor> max_norm_weights_;
   vkt::Tensor images_, labels_, augmented_, augment_step_;
+  std::vector<float> augment_fill_;  // per channel: the normalized value of a black pixel
   vkt::Tensor loss_sum_, correct_sum_, correct_batch_;
   vkt::Tensor finite_loss_;  // skip mode: the step's loss, 0 where it was not finite
   uint32_t skipped_reported_ = 0;

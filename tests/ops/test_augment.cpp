@@ -35,6 +35,12 @@ Draw draw(const AugmentParams& p, uint32_t step, int64_t image) {
           max_rotation * (2.0 * double(philox::uniform(words[3])) - 1.0)};
 }
 
+// The value of pixels from outside the image in channel ch, as AugmentParams::fill documents it.
+double fill_of(const AugmentParams& p, int64_t ch) {
+  if (p.fill.empty()) return 0.0;
+  return p.fill.size() == 1 ? p.fill[0] : p.fill[size_t(ch)];
+}
+
 // Crop and flip only: what the kernel computed before rotation existed, an exact integer copy.
 std::vector<double> crop_flip_reference(const std::vector<float>& x, const Shape& s,
                                         const AugmentParams& p, uint32_t step) {
@@ -46,7 +52,7 @@ std::vector<double> crop_flip_reference(const std::vector<float>& x, const Shape
       for (int64_t r = 0; r < h; ++r)
         for (int64_t col = 0; col < w; ++col) {
           int64_t sr = r + d.dy, sc = (d.flip ? w - 1 - col : col) + d.dx;
-          double v = 0;
+          double v = fill_of(p, ch);
           if (sr >= 0 && sr < h && sc >= 0 && sc < w)
             v = x[size_t(((image * c + ch) * h + sr) * w + sc)];
           y[size_t(((image * c + ch) * h + r) * w + col)] = v;
@@ -57,7 +63,7 @@ std::vector<double> crop_flip_reference(const std::vector<float>& x, const Shape
 
 // The full transform in float64: the crop-and-flip image rotated by the drawn angle about its
 // centre (counter-clockwise as displayed, rows pointing down). Output pixel (r, col) takes the
-// source position that the rotation carries onto it, sampled bilinearly with zeros outside.
+// source position that the rotation carries onto it, sampled bilinearly with the fill outside.
 std::vector<double> reference(const std::vector<float>& x, const Shape& s, const AugmentParams& p,
                               uint32_t step) {
   int64_t n = s[0], c = s[1], h = s[2], w = s[3];
@@ -69,7 +75,7 @@ std::vector<double> reference(const std::vector<float>& x, const Shape& s, const
     for (int64_t ch = 0; ch < c; ++ch) {
       const float* plane = &x[size_t((image * c + ch) * h * w)];
       auto texel = [&](int64_t r, int64_t col) {
-        return r >= 0 && r < h && col >= 0 && col < w ? double(plane[r * w + col]) : 0.0;
+        return r >= 0 && r < h && col >= 0 && col < w ? double(plane[r * w + col]) : fill_of(p, ch);
       };
       for (int64_t r = 0; r < h; ++r)
         for (int64_t col = 0; col < w; ++col) {
@@ -93,7 +99,7 @@ std::vector<double> reference(const std::vector<float>& x, const Shape& s, const
 // in float32 from coordinates below 16 (a few roundings of <= 2^-20 each) and a float32 angle
 // (<= 2^-22 rad, times a radius below 9): the position is off by at most ~4e-6 pixel. Bilinear
 // sampling of the zero-extended image is continuous, with slope below 1 per pixel along each axis
-// (neighbours differ by less than 1, the zero fill included), so the value is off by at most ~8e-6
+// (neighbours differ by less than 1, a fill in [0, 1] included), so the value is off by at most ~8e-6
 // plus the weights' rounding; where floor() of a position near an integer differs between the GPU
 // and the CPU, continuity means both interpolate to the same value, so no pixel is exempted.
 constexpr double kRotationTolerance = 1e-5;
@@ -250,6 +256,47 @@ VKT_CASE("augment", "rotation_reproducible") {
   for (size_t i = 0; i < first.size(); ++i) differing += first[i] != other_images[i];
   double fraction = double(differing) / double(first.size());
   ctx.check_that("other_seed", fraction > 0.5, fraction, 0.5, "fraction of pixels that changed");
+}
+
+// The fill outside the image: one value per channel, and one value for every channel, exact for
+// crop and flip and to the rotation tolerance with rotation (fills in [0, 1], as the inputs).
+VKT_CASE("augment", "fill") {
+  const Shape shape{19, 3, 9, 11};
+  std::vector<float> x = ctx.uniform(size_t(shape_numel(shape)), 0.0f, 1.0f);
+  Tensor tx = ctx.upload(x, shape);
+  Tensor step = step_tensor(ctx.device, 2);
+  for (const std::vector<float>& fill :
+       {std::vector<float>{-0.8125f, 0.25f, 1.75f}, std::vector<float>{-2.5f}}) {
+    std::string label = fill.size() == 1 ? "one_value" : "per_channel";
+    AugmentParams params{.pad = 3, .flip = true, .seed = ctx.seed, .stream = 6, .fill = fill};
+    Tensor y = ctx.poisoned(shape);
+    augment_forward(tx, step, y, params);
+    ctx.check(label, shapes({shape}), y.to_host(), crop_flip_reference(x, shape, params, 2), 0.0);
+  }
+  AugmentParams rotated{.pad = 2,
+                        .flip = true,
+                        .max_rotation_degrees = 40.0f,
+                        .seed = ctx.seed,
+                        .stream = 6,
+                        .fill = {0.125f, 0.5f, 1.0f}};
+  Tensor y = ctx.poisoned(shape);
+  augment_forward(tx, step, y, rotated);
+  check_max_abs(ctx, "rotation_per_channel", y.to_host(), reference(x, shape, rotated, 2),
+                kRotationTolerance);
+  // One value serves more channels than the per-channel limit.
+  const Shape wide{2, 17, 5, 5};
+  std::vector<float> xw = ctx.uniform(size_t(shape_numel(wide)), 0.0f, 1.0f);
+  Tensor txw = ctx.upload(xw, wide);
+  AugmentParams one{.pad = 2, .flip = false, .seed = ctx.seed, .stream = 1, .fill = {0.5f}};
+  Tensor yw = ctx.poisoned(wide);
+  augment_forward(txw, step, yw, one);
+  ctx.check("wide_one_value", shapes({wide}), yw.to_host(), crop_flip_reference(xw, wide, one, 2), 0.0);
+  ctx.check_error("wrong_count", [&] { augment_forward(tx, step, y, {.fill = {0.0f, 1.0f}}); },
+                  {"augment_forward", "fill", "2 values", "(19, 3, 9, 11)"});
+  std::vector<float> seventeen(17, 0.0f);
+  ctx.check_error("too_many_channels",
+                  [&] { augment_forward(txw, step, yw, {.fill = seventeen}); },
+                  {"augment_forward", "fill", "at most 16", "17 values"});
 }
 
 VKT_CASE("augment", "rotation_bad_params") {
