@@ -10,6 +10,7 @@
 #include <string>
 #include <vktrain/error.hpp>
 
+#include "progress.hpp"
 #include "trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -183,4 +184,12 @@ TEST_CASE("trainer: with on_nonfinite = skip, NaN steps are skipped and training
   CHECK(trainer.optimizer().step_count().to_host_u32()[0] == 12);
   CHECK(trainer.optimizer().skipped_steps().count == 12);
   CHECK(std::isfinite(result.epochs.back().train_loss));
+}
+
+// The ETA counts only the batches run in this process: a resumed epoch that starts at batch 300
+// of 400 and has run 50 of them in 10 s has 50 left, another 10 s (not 50 · 10 / 350).
+TEST_CASE("progress: the ETA of a resumed epoch counts the batches run since the resume", "[samples]") {
+  CHECK(samples::eta_seconds(10.0, 350, 300, 400) == Approx(10.0));
+  CHECK(samples::eta_seconds(10.0, 100, 0, 400) == Approx(30.0));
+  CHECK(samples::eta_seconds(0.0, 300, 300, 400) == 0.0);  // nothing run yet
 }

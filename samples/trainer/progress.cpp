@@ -7,12 +7,18 @@
 
 namespace samples {
 
-Progress::Progress(std::string label, int64_t total_batches)
+Progress::Progress(std::string label, int64_t total_batches, int64_t first_batch)
     : label_(std::move(label)),
       total_(total_batches),
+      first_(first_batch),
       terminal_(::isatty(STDOUT_FILENO) != 0),
       start_(std::chrono::steady_clock::now()),
       last_print_(start_) {}
+
+double eta_seconds(double elapsed, int64_t done, int64_t first, int64_t total) {
+  int64_t run = done - first;
+  return run > 0 ? elapsed * double(total - done) / double(run) : 0.0;
+}
 
 double Progress::seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -27,7 +33,7 @@ void Progress::update(int64_t batches_done, int64_t images_done, double running_
   last_print_ = now;
   double elapsed = seconds();
   double rate = elapsed > 0 ? double(images_done) / elapsed : 0.0;
-  double eta = batches_done > 0 ? elapsed * double(total_ - batches_done) / double(batches_done) : 0.0;
+  double eta = eta_seconds(elapsed, batches_done, first_, total_);
   char loss[32];
   if (std::isnan(running_loss)) std::snprintf(loss, sizeof loss, "   -   ");
   else std::snprintf(loss, sizeof loss, "%.4f", running_loss);

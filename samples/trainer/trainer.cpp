@@ -181,7 +181,8 @@ EpochResult Trainer::train_epoch(int epoch, int64_t skip_batches, bool* interrup
   loss_sum_.fill(0.0f);
   correct_sum_.fill(0.0f);
   int64_t total = loader_->batches_per_epoch();
-  Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.epochs), total);
+  Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.epochs), total,
+                    skip_batches);
   int64_t done = 0;
   std::string signature;
   const uint32_t epoch_skipped_start = skipped_reported_;
