@@ -82,7 +82,7 @@ void main() {
       float v = acc[i][j];
       if (ACCUMULATE) v += c[index];
       if (HAS_BIAS) v += bias[n];
-      if (ACTIVATION == 1) v = max(v, 0.0);
+      if (ACTIVATION == 1) v = v < 0.0 ? 0.0 : v;  // relu as activation.comp: NaN passes
       c[index] = v;
     }
   }

@@ -9,8 +9,10 @@
 
 namespace vkt::nn::F {
 
-// y = x·Wᵀ + b: x (N, in), weight (out, in), bias (out,) or undefined; y (N, out).
-Variable linear(const Variable& x, const Variable& weight, const Variable& bias = {});
+// y = x·Wᵀ + b: x (N, in), weight (out, in), bias (out,) or undefined; y (N, out). With relu,
+// y = relu(x·Wᵀ + b) in the matmul's epilogue, the backward masking dy by y > 0 as F::activation's
+// relu does: bit-identical to linear followed by activation(relu), one pass fewer forward.
+Variable linear(const Variable& x, const Variable& weight, const Variable& bias = {}, bool relu = false);
 // A view with a new shape (one dimension may be -1); the gradient is reshaped back.
 Variable reshape(const Variable& x, Shape shape);
 // (N, d1, d2, ...) -> (N, d1·d2·...).

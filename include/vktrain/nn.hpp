@@ -81,7 +81,9 @@ class Module {
 // Runs its children in order; they are named "0", "1", ... as in torch.nn.Sequential.
 // A BatchNorm directly followed by a ReLU runs as one fused
 // pass (BatchNorm::forward_relu): same numbers, bit for bit, one pass over the activations fewer
-// each way; the pre-activation is never materialized. fuse(false) runs every child on its own.
+// each way; the pre-activation is never materialized. A Linear directly followed by a ReLU runs
+// the ReLU in the matmul's epilogue (Linear::forward_relu; one pass fewer forward). fuse(false)
+// runs every child on its own.
 class Sequential : public Module {
  public:
   Sequential() = default;
@@ -106,6 +108,8 @@ class Linear : public Module {
  public:
   Linear(const Device& device, int64_t in_features, int64_t out_features, bool bias = true);
   Variable forward(const Variable& x) override;
+  // forward followed by ReLU in one pass (the matmul's epilogue); Sequential uses it.
+  Variable forward_relu(const Variable& x);
   std::string type_name() const override { return "Linear"; }
   const Variable& weight() const { return weight_; }
   const Variable& bias() const { return bias_; }
@@ -118,6 +122,7 @@ class Linear : public Module {
   std::string extra_description() const override;
 
  private:
+  Variable affine(const Variable& x, bool relu);
   int64_t in_features_, out_features_;
   Variable weight_, bias_;
   DropoutParams drop_connect_{0.0f};

@@ -7,16 +7,24 @@ namespace vkt::nn::F {
 
 using nn::detail::grad_into;
 
-Variable linear(const Variable& x, const Variable& weight, const Variable& bias) {
+Variable linear(const Variable& x, const Variable& weight, const Variable& bias, bool relu) {
   const Tensor& input = x.value();
   const Tensor& w = weight.value();
   VKT_REQUIRE(input.dim() == 2 && w.dim() == 2 && input.size(1) == w.size(1), "linear",
               "input " + shape_str(input.shape()) + " and weight " + shape_str(w.shape()) +
                   " do not fit: expected input (N, in) and weight (out, in)");
   Tensor y = Tensor::empty(input.device(), {input.size(0), w.size(0)});
-  matmul_into(input, w, y, {.transpose_b = true}, bias.defined() ? bias.value() : Tensor());
+  matmul_into(input, w, y,
+              {.transpose_b = true, .activation = relu ? Activation::relu : Activation::none},
+              bias.defined() ? bias.value() : Tensor());
   auto x_node = x.node(), w_node = weight.node(), b_node = bias.node();
-  return make_result(y, {x, weight, bias}, "linear", [=](const Tensor& dy) {
+  return make_result(y, {x, weight, bias}, relu ? "linear_relu" : "linear", [=](const Tensor& dy_out) {
+    // The fused ReLU's backward first: dz (N, out) = dy · (y > 0), from the output as ReLU's own.
+    Tensor dy = dy_out;
+    if (relu) {
+      dy = Tensor::empty(dy_out.device(), dy_out.shape());
+      activation_backward(ActivationKind::relu, dy_out, Tensor(), y, dy);
+    }
     // dx (N, in) = dy (N, out) · W (out, in)
     grad_into(x_node, [&](const Tensor& dx, bool acc) {
       matmul_into(dy, w_node->value, dx, {.accumulate = acc});

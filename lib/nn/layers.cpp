@@ -49,11 +49,14 @@ Linear& Linear::weight_noise(float sigma) {
   return *this;
 }
 
-Variable Linear::forward(const Variable& x) {
+Variable Linear::forward(const Variable& x) { return affine(x, false); }
+Variable Linear::forward_relu(const Variable& x) { return affine(x, true); }
+
+Variable Linear::affine(const Variable& x, bool relu) {
   Variable weight = weight_;
   if (training() && drop_connect_.p > 0) weight = F::drop_connect(weight, weight_step_, drop_connect_);
   if (training() && weight_noise_.sigma > 0) weight = F::gaussian_noise(weight, weight_step_, weight_noise_);
-  return F::linear(x, weight, bias_);
+  return F::linear(x, weight, bias_, relu);
 }
 
 std::string Linear::extra_description() const {

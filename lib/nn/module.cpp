@@ -124,11 +124,12 @@ Variable Sequential::forward(const Variable& x) {
   for (size_t i = 0; i < children_.size(); ++i) {
     Module& child = *children_[i].second;
     auto* norm = fuse_ ? dynamic_cast<BatchNorm*>(&child) : nullptr;
-    auto* next = norm && i + 1 < children_.size()
+    auto* linear = fuse_ && !norm ? dynamic_cast<Linear*>(&child) : nullptr;
+    auto* next = (norm || linear) && i + 1 < children_.size()
                      ? dynamic_cast<const Activation*>(children_[i + 1].second.get())
                      : nullptr;
     if (next && next->kind() == ActivationKind::relu) {
-      y = norm->forward_relu(y);
+      y = norm ? norm->forward_relu(y) : linear->forward_relu(y);
       ++i;  // the ReLU ran inside
     } else {
       y = child.forward(y);

@@ -91,6 +91,69 @@ TEST_CASE("modules: batch norm uses batch statistics in train() and running ones
   CHECK(bn.num_batches_tracked().to_host_u32()[0] == 1);  // eval updates nothing
 }
 
+TEST_CASE("modules: Sequential runs Linear + ReLU in the matmul epilogue, bit-identical", "[nn]") {
+  const Device& device = testing::test_device();
+  // 13 -> 11 -> 7 -> 5 on a batch of 6: odd sizes everywhere, two fusable pairs.
+  auto build = [&] {
+    nn::manual_seed(11);
+    auto model = std::make_shared<nn::Sequential>();
+    model->add(std::make_shared<nn::Linear>(device, 13, 11))
+        .add(std::make_shared<nn::ReLU>())
+        .add(std::make_shared<nn::Linear>(device, 11, 7))
+        .add(std::make_shared<nn::ReLU>())
+        .add(std::make_shared<nn::Linear>(device, 7, 5));
+    return model;
+  };
+  auto fused = build(), plain = build();
+  plain->fuse(false);
+  std::vector<float> input(6 * 13);
+  for (size_t i = 0; i < input.size(); ++i) input[i] = std::cos(0.61f * float(i)) * 1.5f;
+  Tensor labels = Tensor::from_host(device, std::vector<int32_t>{4, 0, 2, 1, 3, 0}, {6});
+  Scheduler& scheduler = device.scheduler();
+  auto step = [&](nn::Sequential& model, nn::Variable& x) {
+    uint64_t before = scheduler.stats().dispatches;
+    nn::Variable y = model(x);
+    nn::backward(nn::F::cross_entropy(y, labels));
+    return std::pair{y.value().to_host(), scheduler.stats().dispatches - before};
+  };
+  nn::Variable x_fused(Tensor::from_host(device, input, {6, 13}), true);
+  nn::Variable x_plain(Tensor::from_host(device, input, {6, 13}), true);
+  auto [y_fused, fused_dispatches] = step(*fused, x_fused);
+  auto [y_plain, plain_dispatches] = step(*plain, x_plain);
+  CHECK(y_fused == y_plain);
+  CHECK(x_fused.grad().to_host() == x_plain.grad().to_host());
+  auto fused_params = fused->named_parameters(), plain_params = plain->named_parameters();
+  REQUIRE(fused_params.size() == plain_params.size());
+  for (size_t i = 0; i < fused_params.size(); ++i) {
+    INFO(fused_params[i].first);
+    CHECK(fused_params[i].second.grad().to_host() == plain_params[i].second.grad().to_host());
+  }
+  // The first hidden layer clipped something (the mask mattered) but not everything.
+  std::vector<float> hidden = nn::F::linear(nn::Variable(x_fused.value()),
+                                            fused_params[0].second, fused_params[1].second, true)
+                                  .value()
+                                  .to_host();
+  size_t zeros = size_t(std::count(hidden.begin(), hidden.end(), 0.0f));
+  CHECK(zeros > 0);
+  CHECK(zeros < hidden.size());
+  // Each fused pair saves its forward ReLU dispatch; the backward masks with the same kernel.
+  CHECK(fused_dispatches + 2 == plain_dispatches);
+}
+
+TEST_CASE("modules: the fused Linear + ReLU passes NaN through, as torch.relu", "[nn]") {
+  const Device& device = testing::test_device();
+  std::vector<float> x(3 * 4, 0.5f);
+  x[5] = NAN;  // row 1
+  nn::Variable input(Tensor::from_host(device, x, {3, 4}));
+  nn::Variable weight(Tensor::from_host(device, std::vector<float>(2 * 4, -1.0f), {2, 4}));
+  std::vector<float> y = nn::F::linear(input, weight, {}, true).value().to_host();
+  // Rows 0 and 2: relu(-2) = 0; row 1: NaN.
+  CHECK(y[0] == 0.0f);
+  CHECK(y[4] == 0.0f);
+  CHECK(std::isnan(y[2]));
+  CHECK(std::isnan(y[3]));
+}
+
 TEST_CASE("modules: Sequential fuses BatchNorm + ReLU with bit-identical results", "[nn]") {
   const Device& device = testing::test_device();
   // conv - BN2d - ReLU - flatten - linear - BN1d - ReLU on (3, 2, 7, 9): odd planes and columns.
