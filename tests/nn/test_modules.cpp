@@ -29,6 +29,36 @@ std::vector<std::string> names(const NamedTensors& tensors) {
   for (const auto& [name, tensor] : tensors) result.push_back(name);
   return result;
 }
+// One training step (forward, cross-entropy, backward) of `fused` and of `plain` (the same
+// weights, fuse(false)) on the same input; checks outputs and every gradient bit for bit and
+// returns the fused output and the dispatches each step took.
+struct FusedStep {
+  std::vector<float> y;
+  uint64_t fused_dispatches = 0, plain_dispatches = 0;
+};
+FusedStep check_fused_step(nn::Sequential& fused, nn::Sequential& plain, const std::vector<float>& input,
+                           const Shape& shape, const Tensor& labels) {
+  Scheduler& scheduler = labels.device().scheduler();
+  auto step = [&](nn::Sequential& model, nn::Variable& x) {
+    uint64_t before = scheduler.stats().dispatches;
+    nn::Variable y = model(x);
+    nn::backward(nn::F::cross_entropy(y, labels));
+    return std::pair{y.value().to_host(), scheduler.stats().dispatches - before};
+  };
+  nn::Variable x_fused(Tensor::from_host(labels.device(), input, shape), true);
+  nn::Variable x_plain(Tensor::from_host(labels.device(), input, shape), true);
+  auto fused_result = step(fused, x_fused);
+  auto plain_result = step(plain, x_plain);
+  CHECK(fused_result.first == plain_result.first);
+  CHECK(x_fused.grad().to_host() == x_plain.grad().to_host());
+  auto fused_params = fused.named_parameters(), plain_params = plain.named_parameters();
+  REQUIRE(fused_params.size() == plain_params.size());
+  for (size_t i = 0; i < fused_params.size(); ++i) {
+    INFO(fused_params[i].first);
+    CHECK(fused_params[i].second.grad().to_host() == plain_params[i].second.grad().to_host());
+  }
+  return {fused_result.first, fused_result.second, plain_result.second};
+}
 }  // namespace
 
 TEST_CASE("modules: state dict uses PyTorch's names", "[nn]") {
@@ -109,27 +139,10 @@ TEST_CASE("modules: Sequential runs Linear + ReLU in the matmul epilogue, bit-id
   std::vector<float> input(6 * 13);
   for (size_t i = 0; i < input.size(); ++i) input[i] = std::cos(0.61f * float(i)) * 1.5f;
   Tensor labels = Tensor::from_host(device, std::vector<int32_t>{4, 0, 2, 1, 3, 0}, {6});
-  Scheduler& scheduler = device.scheduler();
-  auto step = [&](nn::Sequential& model, nn::Variable& x) {
-    uint64_t before = scheduler.stats().dispatches;
-    nn::Variable y = model(x);
-    nn::backward(nn::F::cross_entropy(y, labels));
-    return std::pair{y.value().to_host(), scheduler.stats().dispatches - before};
-  };
-  nn::Variable x_fused(Tensor::from_host(device, input, {6, 13}), true);
-  nn::Variable x_plain(Tensor::from_host(device, input, {6, 13}), true);
-  auto [y_fused, fused_dispatches] = step(*fused, x_fused);
-  auto [y_plain, plain_dispatches] = step(*plain, x_plain);
-  CHECK(y_fused == y_plain);
-  CHECK(x_fused.grad().to_host() == x_plain.grad().to_host());
-  auto fused_params = fused->named_parameters(), plain_params = plain->named_parameters();
-  REQUIRE(fused_params.size() == plain_params.size());
-  for (size_t i = 0; i < fused_params.size(); ++i) {
-    INFO(fused_params[i].first);
-    CHECK(fused_params[i].second.grad().to_host() == plain_params[i].second.grad().to_host());
-  }
+  FusedStep result = check_fused_step(*fused, *plain, input, {6, 13}, labels);
+  auto fused_params = fused->named_parameters();
   // The first hidden layer clipped something (the mask mattered) but not everything.
-  std::vector<float> hidden = nn::F::linear(nn::Variable(x_fused.value()),
+  std::vector<float> hidden = nn::F::linear(nn::Variable(Tensor::from_host(device, input, {6, 13})),
                                             fused_params[0].second, fused_params[1].second, true)
                                   .value()
                                   .to_host();
@@ -137,7 +150,7 @@ TEST_CASE("modules: Sequential runs Linear + ReLU in the matmul epilogue, bit-id
   CHECK(zeros > 0);
   CHECK(zeros < hidden.size());
   // Each fused pair saves its forward ReLU dispatch; the backward masks with the same kernel.
-  CHECK(fused_dispatches + 2 == plain_dispatches);
+  CHECK(result.fused_dispatches + 2 == result.plain_dispatches);
 }
 
 TEST_CASE("modules: the fused Linear + ReLU passes NaN through, as torch.relu", "[nn]") {
@@ -176,29 +189,10 @@ TEST_CASE("modules: Sequential fuses BatchNorm + ReLU with bit-identical results
   for (size_t i = 0; i < input.size(); ++i) input[i] = std::sin(0.37f * float(i)) * 2.0f;
   std::vector<int32_t> labels = {0, 3, 1};
   Tensor labels_gpu = Tensor::from_host(device, labels, {3});
-  Scheduler& scheduler = device.scheduler();
-  // One training step each (forward, backward) from the same weights and input.
-  auto step = [&](nn::Sequential& model, nn::Variable& x) {
-    uint64_t before = scheduler.stats().dispatches;
-    nn::Variable y = model(x);
-    nn::backward(nn::F::cross_entropy(y, labels_gpu));
-    return std::pair{y.value().to_host(), scheduler.stats().dispatches - before};
-  };
-  nn::Variable x_fused(Tensor::from_host(device, input, {3, 2, 7, 9}), true);
-  nn::Variable x_plain(Tensor::from_host(device, input, {3, 2, 7, 9}), true);
-  auto [y_fused, fused_dispatches] = step(*fused, x_fused);
-  auto [y_plain, plain_dispatches] = step(*plain, x_plain);
-  size_t zeros = size_t(std::count(y_fused.begin(), y_fused.end(), 0.0f));
+  FusedStep result = check_fused_step(*fused, *plain, input, {3, 2, 7, 9}, labels_gpu);
+  size_t zeros = size_t(std::count(result.y.begin(), result.y.end(), 0.0f));
   CHECK(zeros > 0);  // the ReLU clipped something
-  CHECK(zeros < y_fused.size());
-  CHECK(y_fused == y_plain);
-  CHECK(x_fused.grad().to_host() == x_plain.grad().to_host());
-  auto fused_params = fused->named_parameters(), plain_params = plain->named_parameters();
-  REQUIRE(fused_params.size() == plain_params.size());
-  for (size_t i = 0; i < fused_params.size(); ++i) {
-    INFO(fused_params[i].first);
-    CHECK(fused_params[i].second.grad().to_host() == plain_params[i].second.grad().to_host());
-  }
+  CHECK(zeros < result.y.size());
   // Plain loop variables, not a structured binding: clang 14 cannot capture a binding in a lambda.
   auto plain_buffers = plain->named_buffers();
   for (const auto& fused_buffer : fused->named_buffers()) {
@@ -211,12 +205,12 @@ TEST_CASE("modules: Sequential fuses BatchNorm + ReLU with bit-identical results
       CHECK(fused_buffer.second.to_host() == it->second.to_host());
   }
   // Two ReLUs ran inside the batch norms: one dispatch fewer each way for each.
-  CHECK(fused_dispatches + 4 == plain_dispatches);
+  CHECK(result.fused_dispatches + 4 == result.plain_dispatches);
   // Eval: running statistics, the same fusion.
   fused->eval();
   plain->eval();
-  CHECK((*fused)(nn::Variable(x_fused.value())).value().to_host() ==
-        (*plain)(nn::Variable(x_plain.value())).value().to_host());
+  nn::Variable x(Tensor::from_host(device, input, {3, 2, 7, 9}));
+  CHECK((*fused)(x).value().to_host() == (*plain)(x).value().to_host());
 }
 
 TEST_CASE("modules: a model's checkpoint round trips", "[nn]") {
