@@ -124,6 +124,10 @@ struct TrainingStepResult {
   Timing eager, replay;                     // per step
   double eager_host_s = 0, replay_host_s = 0;  // host CPU time per step (median)
   uint64_t dispatches = 0, barriers = 0;    // of the captured step
+  // Where an eager step's device time goes (vkt::Profiler over profiled_steps steps), where the
+  // device writes timestamps.
+  std::vector<KernelTime> profile;
+  int profiled_steps = 0;
   double eager_images_per_s() const { return double(config.batch) / eager.median_s; }
   double replay_images_per_s() const { return double(config.batch) / replay.median_s; }
 };

@@ -90,7 +90,26 @@ void print_table(const DeviceInfo& info, const Ceilings& ceilings,
                   static_cast<unsigned long long>(s.barriers));
     }
     std::printf("(host ms: CPU time of the calling thread per replayed step; host %%: of the step)\n");
+    for (const auto& s : steps) {
+      if (s.profile.empty()) continue;
+      std::printf("\n%s, eager: device time by kernel, per step (%d steps profiled)\n%s",
+                  s.config.name.c_str(), s.profiled_steps,
+                  profile_table(s.profile, 10, s.profiled_steps).c_str());
+    }
   }
+}
+
+nlohmann::json profile_json(const TrainingStepResult& s) {
+  double total = 0;
+  for (const KernelTime& k : s.profile) total += k.seconds;
+  nlohmann::json kernels = nlohmann::json::array();
+  for (const KernelTime& k : s.profile)
+    kernels.push_back({{"name", k.name},
+                       {"calls", k.calls},
+                       {"calls_per_step", double(k.calls) / s.profiled_steps},
+                       {"ms_per_step", k.seconds * 1e3 / s.profiled_steps},
+                       {"share", total > 0 ? k.seconds / total : 0.0}});
+  return {{"steps", s.profiled_steps}, {"kernels", kernels}};
 }
 
 nlohmann::json report_json(const DeviceInfo& info, const Ceilings& ceilings,
@@ -135,6 +154,7 @@ nlohmann::json report_json(const DeviceInfo& info, const Ceilings& ceilings,
                                         {"dispatches", s.dispatches},
                                         {"barriers", s.barriers},
                                         {"eager_timing", timing_json(s.eager)},
+                                        {"eager_profile", profile_json(s)},
                                         {"replay_timing", timing_json(s.replay)}});
   report["peers"] = nlohmann::json::array();
   for (const PeerResult& p : peers)

@@ -5,7 +5,8 @@
 // every time, as a program without capture runs) and replayed (recorded once by
 // train::StepCapture, then resubmitted). Host time per step is the calling thread's CPU time in
 // one call (median over calls): what the host spends recording or replaying, not waiting. The
-// replay's dispatch and barrier counts come from the captured sequence.
+// replay's dispatch and barrier counts come from the captured sequence. A few more eager steps run
+// under vkt::Profiler: the step's device time by kernel.
 #include <time.h>
 
 #include <algorithm>
@@ -81,6 +82,12 @@ TrainingStepResult run_case(const Device& device, const TrainingStepCase& c,
   TrainingStepResult result;
   result.config = c;
   std::tie(result.eager, result.eager_host_s) = measure_with_host(device, step, options);
+  if (device.info().timestamp_queries) {
+    result.profiled_steps = options.quick ? 1 : 3;
+    Profiler profiler(device);
+    for (int i = 0; i < result.profiled_steps; ++i) step();
+    result.profile = profiler.kernels();
+  }
   train::StepCapture capture(device);
   std::string signature =
       train::step_signature(*model, {images.shape()}, optimizer->settings());

@@ -7,5 +7,6 @@
 #include "vktrain/device.hpp"
 #include "vktrain/error.hpp"
 #include "vktrain/ops.hpp"
+#include "vktrain/profiler.hpp"
 #include "vktrain/scheduler.hpp"
 #include "vktrain/tensor.hpp"

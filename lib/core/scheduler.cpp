@@ -133,8 +133,10 @@ void VulkanScheduler::dispatch(const Kernel& kernel, std::span<const Arg> args,
 
   const PipelineEntry& entry = state_.pipelines->get(kernel, uint32_t(args.size()), push_size);
   stats_.pipelines_created = state_.pipelines->created();
+  ProfileRecorder* profile = profiling();
   Recording& recording = current();
   order(recording, accesses);
+  if (profile) profile->open(recording, kernel.shader);
 
   VkCommandBuffer cb = recording.command_buffer();
   if (recording.bound_pipeline != entry.pipeline) {
@@ -169,6 +171,7 @@ void VulkanScheduler::dispatch(const Kernel& kernel, std::span<const Arg> args,
   if (push_size > 0)
     vkCmdPushConstants(cb, entry.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push_constants);
   vkCmdDispatch(cb, groups[0], groups[1], groups[2]);
+  if (profile) profile->close(recording);
 
   for (const Arg& arg : args) recording.retain(arg.tensor.allocation());
   ++recording.dispatches;
@@ -182,12 +185,15 @@ void VulkanScheduler::copy(const Tensor& src, const Tensor& dst) {
               "source " + shape_str(src.shape()) + " " + dtype_name(src.dtype()) + " and destination " +
                   shape_str(dst.shape()) + " " + dtype_name(dst.dtype()) + " differ in size");
   if (src.nbytes() == 0) return;
+  ProfileRecorder* profile = profiling();
   Recording& recording = current();
   BufferAccess accesses[] = {access_of(src, true, false), access_of(dst, false, true)};
   order(recording, accesses);
+  if (profile) profile->open(recording, "copy");
   VkBufferCopy region{accesses[0].begin, accesses[1].begin, src.nbytes()};
   vkCmdCopyBuffer(recording.command_buffer(), src.allocation()->buffer(),
                   dst.allocation()->buffer(), 1, &region);
+  if (profile) profile->close(recording);
   recording.retain(src.allocation());
   recording.retain(dst.allocation());
   ++recording.commands;
@@ -201,12 +207,15 @@ void VulkanScheduler::upload(const Tensor& dst, const void* data, size_t bytes) 
   if (bytes == 0) return;
   auto staging = state_.allocator->allocate(bytes, MemoryKind::upload, "upload");
   std::memcpy(staging->mapped(), data, bytes);
+  ProfileRecorder* profile = profiling();
   Recording& recording = current();
   BufferAccess access = access_of(dst, false, true);
   order(recording, {&access, 1});
+  if (profile) profile->open(recording, "upload");
   VkBufferCopy region{staging->offset, access.begin, bytes};
   vkCmdCopyBuffer(recording.command_buffer(), staging->buffer(), dst.allocation()->buffer(), 1,
                   &region);
+  if (profile) profile->close(recording);
   recording.retain(staging);
   recording.retain(dst.allocation());
   ++recording.commands;
@@ -218,12 +227,15 @@ void VulkanScheduler::download(const Tensor& src, void* data, size_t bytes) {
   VKT_REQUIRE(bytes == src.nbytes(), "to_host", "size mismatch");
   if (bytes == 0) return;
   auto staging = state_.allocator->allocate(bytes, MemoryKind::readback, "to_host");
+  ProfileRecorder* profile = profiling();
   Recording& recording = current();
   BufferAccess access = access_of(src, true, false);
   order(recording, {&access, 1});
+  if (profile) profile->open(recording, "download");
   VkBufferCopy region{access.begin, staging->offset, bytes};
   VkCommandBuffer cb = recording.command_buffer();
   vkCmdCopyBuffer(cb, src.allocation()->buffer(), staging->buffer(), 1, &region);
+  if (profile) profile->close(recording);
   // Make the copy visible to the host; this orders nothing on the device, so it is not counted.
   VkMemoryBarrier to_host{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
   to_host.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -338,12 +350,59 @@ void VulkanScheduler::replay(const Sequence& sequence) {
   VKT_REQUIRE(!capture_, "replay", "cannot replay while capturing");
   Recording& recording = sequence.recording();
   VKT_REQUIRE(recording.owner == this, "replay", "the sequence was captured on another device");
+  ProfileRecorder* profile = profiling();
+  if (profile) {  // one pair around the whole sequence, in the submissions before and after it
+    Recording& before = current();
+    profile->open(before, "replay");
+    ++before.commands;
+  }
   flush();
   submit(recording);
+  if (profile) {  // submitted at once, so the host's next steps do not count as the sequence's
+    Recording& after = current();
+    profile->close(after);
+    ++after.commands;
+    flush();
+  }
   // The sequence starts with a barrier, so only what it did after its last barrier is pending.
   tracker_ = recording.end_state;
   stats_.dispatches += recording.dispatches;
   stats_.barriers += recording.barriers;
+}
+
+ProfileRecorder* VulkanScheduler::profiling() {
+  if (!profiling_ || capture_) return nullptr;
+  if (profile_->full()) {
+    synchronize();
+    profile_->harvest();
+  }
+  return profile_.get();
+}
+
+void VulkanScheduler::start_profiling() {
+  VKT_REQUIRE(!profiling_, "Profiler", "this device already has a profiler; one at a time");
+  VKT_REQUIRE(!capture_, "Profiler", "cannot start profiling while capturing a sequence");
+  VKT_REQUIRE(state_.info.timestamp_queries, "Profiler",
+              state_.info.name + "'s compute queue writes no timestamps");
+  if (!profile_) profile_ = std::make_unique<ProfileRecorder>(state_, Profiler::kPairsPerHarvest);
+  reset_profile();
+  profiling_ = true;
+}
+
+std::vector<KernelTime> VulkanScheduler::profile_totals() {
+  synchronize();
+  std::vector<KernelTime> kernels;
+  if (!profile_) return kernels;
+  profile_->harvest();
+  for (const auto& entry : profile_->totals) kernels.push_back(entry.second);
+  return kernels;
+}
+
+void VulkanScheduler::reset_profile() {
+  if (!profile_) return;
+  if (profile_->pending()) synchronize();
+  profile_->harvest();
+  profile_->totals.clear();
 }
 
 }  // namespace vkt::detail

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/hazard.hpp"
+#include "core/profile_recorder.hpp"
 #include "core/recording.hpp"
 #include "vktrain/scheduler.hpp"
 
@@ -40,7 +41,17 @@ class VulkanScheduler final : public Scheduler {
   void wait(uint64_t value);
   uint64_t completed_value();
 
+  // vkt::Profiler (lib/core/profiler.cpp): brackets eager commands with timestamp pairs while on.
+  void start_profiling();
+  void stop_profiling() { profiling_ = false; }
+  // Waits for the device and returns the totals so far, by name; reset_profile() forgets them.
+  std::vector<KernelTime> profile_totals();
+  void reset_profile();
+
  private:
+  // The recorder when eager commands are profiled (harvested first when full), else null. Call it
+  // before current(): a harvest synchronizes, which submits the current recording.
+  ProfileRecorder* profiling();
   Recording& current();
   std::unique_ptr<Recording> take_recording(bool reusable);
   // Emits a barrier first when the accesses conflict with earlier ones, then records them.
@@ -65,6 +76,9 @@ class VulkanScheduler final : public Scheduler {
   VkQueryPool timestamps_ = VK_NULL_HANDLE;  // kTimestampSlots queries, created on first use
   uint64_t next_timestamp_ = 0;
   uint64_t timestamp_mask_ = 0;  // the queue's timestampValidBits as a mask
+
+  std::unique_ptr<ProfileRecorder> profile_;  // kept until the scheduler goes: work may use it
+  bool profiling_ = false;
 };
 
 }  // namespace vkt::detail
