@@ -2,6 +2,7 @@
 // backward. Elementwise kernels over outputs (forward) or inputs (backward, gathering the covering
 // windows); global pooling reduces each plane in one workgroup.
 #include <algorithm>
+#include <bit>
 
 #include "ops/launch.hpp"
 
@@ -24,7 +25,7 @@ std::string params_str(const Pool2dParams& p) {
          "), padding (" + std::to_string(p.pad_h) + ", " + std::to_string(p.pad_w) + ")";
 }
 
-// Push constants shared (in layout) by max_pool2d, max_pool2d_backward and avg_pool2d.
+// avg_pool2d's push constants.
 struct WindowPush {
   uint32_t total;
   uint32_t in_h, in_w, out_h, out_w;
@@ -35,6 +36,41 @@ WindowPush window_push(int64_t total, const Shape& x, const Shape& y, const Pool
   return {uint32_t(total), uint32_t(x[2]), uint32_t(x[3]), uint32_t(y[2]),
           uint32_t(y[3]),  p.kernel_h,     p.kernel_w,     p.stride_h,
           p.stride_w,      p.pad_h,        p.pad_w};
+}
+
+// The max-pooling kernels' launch (shaders/common/pool_planes.glsl): positions of a plane along
+// x, planes along y and z, the window as specialization constants.
+struct PlanesLaunch {
+  Kernel kernel;
+  std::array<uint32_t, 3> grid;
+  struct {
+    uint32_t planes, in_h, in_w, out_h, out_w;
+  } push;
+};
+
+// positions: per plane, one invocation each (outputs for the forward, inputs for the backward).
+PlanesLaunch planes_launch(const Device& device, const char* shader, const char* op, const Shape& x,
+                           const Shape& y, const Pool2dParams& p, int64_t positions) {
+  int64_t planes = x[0] * x[1];
+  VKT_REQUIRE(std::max(x[2] * x[3], positions) < (int64_t(1) << 24) && planes < (int64_t(1) << 32), op,
+              "x " + shape_str(x) + ": planes of 2^24 positions or more, or 2^32 planes or more, "
+              "are not supported");
+  // A workgroup spans one plane's positions, or several small planes: no lane is idle for lack of
+  // a second row. CPU drivers (one SIMD vector at a time) get 64 lanes: 8 were 2-3x slower and
+  // 256 no faster in the elementwise kernels.
+  uint32_t group = device.info().type == "cpu" ? 64 : kElementwiseGroup;
+  uint32_t tile_x = uint32_t(std::clamp<uint64_t>(std::bit_ceil(uint64_t(positions)), 8, group));
+  uint32_t tile_y = group / tile_x;
+  uint64_t groups_x = (uint64_t(positions) + tile_x - 1) / tile_x;
+  uint64_t tiles = (uint64_t(planes) + tile_y - 1) / tile_y;
+  uint64_t groups_y = std::min<uint64_t>(tiles, 65535), groups_z = (tiles + groups_y - 1) / groups_y;
+  VKT_REQUIRE(groups_x <= 65535 && groups_z <= 65535, op,
+              "x " + shape_str(x) + " needs more workgroups than a dispatch has");
+  return {Kernel{shader,
+                 {tile_x, uint32_t(p.kernel_h), uint32_t(p.kernel_w), uint32_t(p.stride_h),
+                  uint32_t(p.stride_w), uint32_t(p.pad_h), uint32_t(p.pad_w), tile_y}},
+          {uint32_t(groups_x), uint32_t(groups_y), uint32_t(groups_z)},
+          {uint32_t(planes), uint32_t(x[2]), uint32_t(x[3]), uint32_t(y[2]), uint32_t(y[3])}};
 }
 
 void require_f32(const Tensor& t, const char* op, const char* name, const Tensor& reference) {
@@ -93,8 +129,9 @@ void max_pool2d_forward(const Tensor& x, const Pool2dParams& params, const Tenso
   require_shape(y, op, "y", out_shape);
   require_shape(indices, op, "indices", out_shape);
   if (y.numel() == 0) return;
-  scheduler_of(x).dispatch(Kernel{"max_pool2d", {kElementwiseGroup}}, {in(x), out(y), out(indices)},
-                           window_push(y.numel(), x.shape(), out_shape, p), grid_1d(y.numel()));
+  PlanesLaunch launch = planes_launch(x.device(), "max_pool2d", op, x.shape(), out_shape, p,
+                                      out_shape[2] * out_shape[3]);
+  scheduler_of(x).dispatch(launch.kernel, {in(x), out(y), out(indices)}, launch.push, launch.grid);
 }
 
 MaxPool2dResult max_pool2d(const Tensor& x, const Pool2dParams& params) {
@@ -118,9 +155,14 @@ void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Pool2dPa
   require_shape(dy, op, "dy", out_shape);
   require_shape(indices, op, "indices", out_shape);
   if (dx.numel() == 0) return;
-  scheduler_of(dx).dispatch(Kernel{"max_pool2d_backward", {kElementwiseGroup}},
-                            {in(dy), in(indices), out(dx)},
-                            window_push(dx.numel(), dx.shape(), out_shape, p), grid_1d(dx.numel()));
+  // Non-overlapping windows: one invocation per window writes the inputs it owns (the shader's
+  // CELLS); otherwise one per input gathers from the windows covering it.
+  bool cells = p.stride_h >= p.kernel_h && p.stride_w >= p.kernel_w;
+  PlanesLaunch launch = planes_launch(dx.device(), "max_pool2d_backward", op, dx.shape(), out_shape,
+                                      p, cells ? out_shape[2] * out_shape[3] : dx.size(2) * dx.size(3));
+  launch.kernel.spec.push_back(cells);
+  scheduler_of(dx).dispatch(launch.kernel, {in(dy), in(indices), out(dx)}, launch.push,
+                            launch.grid);
 }
 
 // ---- average pooling ----

@@ -203,6 +203,20 @@ VKT_CASE("max_pool2d", "stride1_pad1") {
 VKT_CASE("max_pool2d", "whole_plane") {
   check_max(ctx, "", kWholePlane);
 }
+// Windows that do not overlap own cells of inputs in the backward (max_pool2d_backward's CELLS):
+// gaps between windows (stride 3 > kernel 2) and padding (the first cell starts at 0, the last
+// runs to the edge) still get their zeros.
+VKT_CASE("max_pool2d", "gaps_stride3") {
+  check_max(ctx, "", Problem{2, 3, 10, 11, {.kernel_h = 2, .kernel_w = 2, .stride_h = 3, .stride_w = 3}});
+}
+VKT_CASE("max_pool2d", "cells_pad1") {
+  check_max(ctx, "", Problem{2, 2, 7, 8, pool2d_params(2, 2, 1)});
+}
+// Many tiny planes: 8 a workgroup on CPUs (75,000 workgroups: more than y holds, so they fold
+// into z), 32 on GPUs.
+VKT_CASE("max_pool2d", "many_planes") {
+  check_max(ctx, "", Problem{1, 600000, 2, 3, pool2d_params(2)});
+}
 // Padding is −inf, not 0: with all inputs negative a padded window still returns an input.
 VKT_CASE("max_pool2d", "negative_inputs_padding") {
   check_max(ctx, "", kOverlap, -2.0f, -1.0f);
