@@ -17,6 +17,5 @@ int main(int argc, char** argv) {
 
   samples::Trainer trainer(config);
   samples::RunResult result = trainer.run();
-  std::printf("cnn: test accuracy %.4f after %zu epochs in %.1f min on %s\n", result.test_accuracy,
-              result.epochs.size(), result.seconds / 60, result.device.c_str());
+  std::printf("%s\n", samples::summary_line("cnn: ", result, config).c_str());
 }

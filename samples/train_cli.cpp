@@ -59,8 +59,7 @@ int main(int argc, char** argv) {
     std::printf("training %s with %s on %s\n", c.model.kind.c_str(), c.optimizer.c_str(),
                 trainer.device().info().name.c_str());
     samples::RunResult result = trainer.run();
-    std::printf("test accuracy %.4f (loss %.4f) after %zu epochs, %.1f min on %s\n", result.test_accuracy,
-                result.test_loss, result.epochs.size(), result.seconds / 60, result.device.c_str());
+    std::printf("%s\n", samples::summary_line("", result, c).c_str());
     if (!c.out_dir.empty()) std::printf("results in %s\n", c.out_dir.c_str());
     return result.interrupted ? 130 : 0;
   } catch (const vkt::Error& error) {

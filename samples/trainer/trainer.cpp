@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <vktrain/error.hpp>
@@ -77,6 +78,20 @@ nlohmann::json config_json(const TrainConfig& c) {
 }
 
 }  // namespace
+
+std::string summary_line(const std::string& label, const RunResult& result, const TrainConfig& config) {
+  char line[512];
+  if (result.interrupted)
+    std::snprintf(line, sizeof line, "%sstopped after %zu whole epochs, %.1f min%s%s", label.c_str(),
+                  result.epochs.size(), result.seconds / 60,
+                  config.out_dir.empty() ? "" : "; continue with --resume ",
+                  config.out_dir.empty() ? "" : (config.out_dir / "last.safetensors").c_str());
+  else
+    std::snprintf(line, sizeof line, "%stest accuracy %.4f (loss %.4f) after %zu epochs, %.1f min on %s",
+                  label.c_str(), result.test_accuracy, result.test_loss, result.epochs.size(),
+                  result.seconds / 60, result.device.c_str());
+  return line;
+}
 
 Trainer::Trainer(TrainConfig config)
     : config_(std::move(config)), device_(Device::open({.select = config_.device})) {
@@ -327,7 +342,10 @@ RunResult Trainer::run() {
     EpochResult e = train_epoch(epoch, epoch == first_epoch ? skip : 0, &interrupted);
     if (interrupted) {
       result.interrupted = true;
-      if (!config_.quiet) std::printf("interrupted: checkpoint saved in %s\n", (config_.out_dir / "last.safetensors").c_str());
+      if (!config_.quiet && !config_.out_dir.empty())
+        std::printf("interrupted: checkpoint saved in %s\n", (config_.out_dir / "last.safetensors").c_str());
+      else if (!config_.quiet)
+        std::printf("interrupted: nothing saved (no --out directory)\n");
       break;
     }
     std::tie(e.val_accuracy, e.val_loss) = evaluate(validation_);
@@ -352,7 +370,10 @@ RunResult Trainer::run() {
   }
   std::signal(SIGINT, previous);
   if (stopping && stopping->has_best()) stopping->restore_best(*model_);
-  std::tie(result.test_accuracy, result.test_loss) = evaluate(test_);
+  if (result.interrupted)  // the user asked to stop: save (done) and exit, not a minute of testing
+    result.test_accuracy = result.test_loss = std::numeric_limits<double>::quiet_NaN();
+  else
+    std::tie(result.test_accuracy, result.test_loss) = evaluate(test_);
   result.epochs = history_;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

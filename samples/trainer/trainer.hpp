@@ -52,7 +52,7 @@ struct EpochResult {
 
 struct RunResult {
   std::vector<EpochResult> epochs;
-  double test_loss = 0, test_accuracy = 0;
+  double test_loss = 0, test_accuracy = 0;  // NaN when interrupted: Ctrl-C does not wait for a test pass
   double seconds = 0;
   int best_epoch = -1;
   bool interrupted = false;
@@ -61,6 +61,9 @@ struct RunResult {
 
 // Set by SIGINT (Ctrl-C): the trainer saves a checkpoint at the next batch and returns.
 std::atomic<bool>& interrupt_requested();
+
+// The line a trainer prints at the end: the test accuracy, or after Ctrl-C how to resume.
+std::string summary_line(const std::string& label, const RunResult& result, const TrainConfig& config);
 
 class Trainer {
  public:
