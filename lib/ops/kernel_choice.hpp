@@ -16,8 +16,8 @@ namespace vkt::detail {
 // The kernel for a GEMM whose subgroup tile spans `rows` (matmul: M; conv2d: result channels) by
 // `columns` (matmul: N; conv2d: positions). An automatic request takes `env_var`'s value if set,
 // else the device's default (subgroup on CPU devices). For the subgroup kernel the tile is filled
-// in: TM a multiple of the subgroup size (16 x 64 tiles on lavapipe measured fastest,
-// docs/performance.md), TN smaller where the columns are few. Throws naming `op` on a bad request.
+// in: TM a multiple of the subgroup size, up to four subgroups of rows (32 x 64 tiles on lavapipe:
+// docs/performance-notes.md, 2026-12-02), TN smaller where the columns are few. Throws naming `op` on a bad request.
 KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInfo& info,
                             KernelChoice requested, int64_t rows, int64_t columns);
 
