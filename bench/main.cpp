@@ -6,11 +6,11 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "bench.hpp"
+#include "vktrain/io.hpp"
 
 #ifndef VKTRAIN_BENCH_PEER_SCRIPT
 #define VKTRAIN_BENCH_PEER_SCRIPT ""
@@ -214,14 +214,9 @@ int main(int argc, char** argv) {
       peers = run_peers(run.peer_cases, run.results, steps, options, peer_note);
     }
     print_table(info, ceilings, run.results, peers, steps, peer_note);
-    if (!json_path.empty()) {
-      std::ofstream file(json_path);
-      file << report_json(info, ceilings, run.results, peers, steps, options).dump(2) << "\n";
-      if (!file) {
-        std::fprintf(stderr, "vktrain-bench: could not write %s\n", json_path.c_str());
-        return 1;
-      }
-    }
+    if (!json_path.empty())  // atomically: a reader never sees half a report
+      write_file_atomic(json_path,
+                            report_json(info, ceilings, run.results, peers, steps, options).dump(2) + "\n");
     if (device.validation_enabled() && device.validation_messages() > 0) {
       std::fprintf(stderr, "vktrain-bench: %llu validation message(s); last: %s\n",
                    static_cast<unsigned long long>(device.validation_messages()),
