@@ -105,6 +105,7 @@ nlohmann::json profile_json(const TrainingStepResult& s) {
   nlohmann::json kernels = nlohmann::json::array();
   for (const KernelTime& k : s.profile)
     kernels.push_back({{"name", k.name},
+                       {"scope", k.scope},
                        {"calls", k.calls},
                        {"calls_per_step", double(k.calls) / s.profiled_steps},
                        {"ms_per_step", k.seconds * 1e3 / s.profiled_steps},

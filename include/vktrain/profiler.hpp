@@ -6,6 +6,10 @@
 // "copy", "upload", "download", "replay"). Dispatches recorded while capturing are not bracketed:
 // profile an eager step (the trainers' --no-capture) to see inside one.
 //
+// A ProfileScope labels what is recorded while it lives, as torch.profiler.record_function does:
+// the totals are kept by (scope, name). backward() opens one per op ("conv2d.backward"), so the
+// forward's conv2d_subgroup dispatches and the backward's are two rows.
+//
 //   vkt::Profiler profiler(device);
 //   for (int i = 0; i < 10; ++i) train_step();
 //   std::fputs(profiler.table().c_str(), stdout);
@@ -23,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vktrain/device.hpp"
@@ -31,6 +36,7 @@ namespace vkt {
 
 struct KernelTime {
   std::string name;    // the shader (shaders/<name>.comp), or copy / upload / download / replay
+  std::string scope;   // the ProfileScopes open when recorded, outermost first, joined by "/"
   uint64_t calls = 0;
   double seconds = 0;  // device time, summed over the calls
 };
@@ -46,13 +52,14 @@ class Profiler {
 
   static constexpr uint32_t kPairsPerHarvest = 1024;
 
-  // Waits for the device; the kernels so far by total time, largest first (ties by name).
+  // Waits for the device; the kernels so far, one per (scope, name), by total time, largest first
+  // (ties by scope, then name).
   std::vector<KernelTime> kernels();
   double total_seconds();
   // Forgets everything measured so far (after a warm-up, say).
   void reset();
-  // kernels() as a text table: name, calls, ms, ms per call, share of the total; the first `rows`
-  // kernels, one line for the rest and the total. `per` divides calls and ms (by the steps
+  // kernels() as a text table: scope/name, calls, ms, ms per call, share of the total; the first
+  // `rows` kernels, one line for the rest and the total. `per` divides calls and ms (by the steps
   // profiled, say, for a table per step).
   std::string table(size_t rows = 20, double per = 1);
 
@@ -61,7 +68,26 @@ class Profiler {
   std::unique_ptr<Impl> impl_;
 };
 
+// Labels the commands recorded on `device` while it lives (see the top of this file). Scopes nest:
+// the labels join with "/". Free when no Profiler is on; a scope opened before a profiler started
+// labels nothing. `label` must not be empty.
+class ProfileScope {
+ public:
+  ProfileScope(const Device& device, std::string_view label);
+  ~ProfileScope();
+  ProfileScope(const ProfileScope&) = delete;
+  ProfileScope& operator=(const ProfileScope&) = delete;
+
+ private:
+  Device device_;
+  size_t previous_;  // the scope's length before this one, or npos when it labels nothing
+};
+
 // Profiler::table's format for kernels kept from an earlier profile (largest first).
 std::string profile_table(const std::vector<KernelTime>& kernels, size_t rows = 20, double per = 1);
+// The kernel's row name in profile_table: "scope/name", or the name outside any scope.
+std::string profile_row_name(const KernelTime& kernel);
+// The totals by name alone, scopes merged (largest first).
+std::vector<KernelTime> merge_scopes(const std::vector<KernelTime>& kernels);
 
 }  // namespace vkt

@@ -2,6 +2,7 @@
 #include "core/profile_recorder.hpp"
 
 #include <cassert>
+#include <utility>
 
 #include "core/check.hpp"
 #include "core/recording.hpp"
@@ -26,7 +27,8 @@ void ProfileRecorder::open(Recording& recording, std::string_view name) {
   VkCommandBuffer cb = recording.command_buffer();
   vkCmdResetQueryPool(cb, pool_, 2 * used_, 2);
   vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool_, 2 * used_);
-  names_[used_].assign(name);
+  names_[used_].first = scope;
+  names_[used_].second.assign(name);
   open_ = true;
 }
 
@@ -53,8 +55,10 @@ void ProfileRecorder::harvest() {
     uint64_t begin = q[0] & mask_, end = q[2] & mask_;
     uint64_t ticks = (end - begin) & mask_;  // the counter may wrap once between the two
     auto found = totals.find(names_[pair]);
-    if (found == totals.end())
-      found = totals.emplace(names_[pair], KernelTime{names_[pair], 0, 0}).first;
+    if (found == totals.end()) {
+      KernelTime first{names_[pair].second, names_[pair].first, 0, 0};
+      found = totals.emplace(names_[pair], std::move(first)).first;
+    }
     ++found->second.calls;
     found->second.seconds += double(ticks) * seconds_per_tick;
   }

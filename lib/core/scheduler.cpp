@@ -398,6 +398,21 @@ std::vector<KernelTime> VulkanScheduler::profile_totals() {
   return kernels;
 }
 
+size_t VulkanScheduler::push_scope(std::string_view label) {
+  if (!profiling_) return std::string::npos;
+  std::string& scope = profile_->scope;
+  size_t previous = scope.size();
+  if (!scope.empty()) scope += '/';
+  scope += label;
+  return previous;
+}
+
+// Scopes end in the reverse order of their start (they live on the stack): this drops the label.
+void VulkanScheduler::pop_scope(size_t previous) {
+  if (previous != std::string::npos && profile_ && previous < profile_->scope.size())
+    profile_->scope.resize(previous);
+}
+
 void VulkanScheduler::reset_profile() {
   if (!profile_) return;
   if (profile_->pending()) synchronize();

@@ -5,6 +5,8 @@
 
 #include <deque>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/hazard.hpp"
@@ -47,6 +49,10 @@ class VulkanScheduler final : public Scheduler {
   // Waits for the device and returns the totals so far, by name; reset_profile() forgets them.
   std::vector<KernelTime> profile_totals();
   void reset_profile();
+  // vkt::ProfileScope: appends `label` to the current scope while profiling and returns the
+  // scope's length before it (npos when not profiling: nothing to undo); pop_scope undoes it.
+  size_t push_scope(std::string_view label);
+  void pop_scope(size_t previous);
 
  private:
   // The recorder when eager commands are profiled (harvested first when full), else null. Call it

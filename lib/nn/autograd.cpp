@@ -6,6 +6,7 @@
 #include "core/check.hpp"
 #include "nn/grad_util.hpp"
 #include "vktrain/ops.hpp"
+#include "vktrain/profiler.hpp"
 
 namespace vkt::nn {
 
@@ -102,7 +103,10 @@ void backward(const Variable& loss, const Tensor& gradient) {
   root->grad = gradient.defined() ? gradient : Tensor::full(loss.value().device(), loss.shape(), 1.0f);
   for (const auto& node : nodes) {
     if (!node->grad.defined()) continue;  // nothing flowed here
-    node->backward(node->grad);
+    {
+      ProfileScope scope(node->grad.device(), node->op + ".backward");
+      node->backward(node->grad);
+    }
     // As PyTorch without retain_graph: the graph's saved tensors are released once used.
     node->grad = Tensor();
     node->backward = nullptr;

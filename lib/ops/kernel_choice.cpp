@@ -46,8 +46,8 @@ double time_runs(const Device& device, const std::function<void()>& record) {
   return best;
 }
 
-// What the tuner times: the tiled kernel and subgroup tiles of 1, 2 and 4 subgroups of rows by 4
-// or 8 columns per lane.
+// What the tuner times: the tiled kernel and subgroup tiles of 1, 2, 4 and 8 subgroups of rows by
+// 4 or 8 columns per lane (rows x columns <= 512, what resolve_kernel accepts).
 // Whether the subgroup kernels can run: one subgroup must fit in a workgroup.
 bool subgroup_possible(const DeviceInfo& info) {
   uint32_t lanes = info.subgroup_size;
@@ -58,7 +58,7 @@ std::vector<KernelChoice> candidates(const DeviceInfo& info) {
   std::vector<KernelChoice> list{{KernelChoice::Kind::tiled}};
   uint32_t lanes = info.subgroup_size;
   if (!subgroup_possible(info)) return list;
-  for (uint32_t rows : {lanes, 2 * lanes, 4 * lanes})
+  for (uint32_t rows : {lanes, 2 * lanes, 4 * lanes, 8 * lanes})
     for (uint32_t columns : {4u, 8u})
       if (rows * columns <= 512) list.push_back({KernelChoice::Kind::subgroup, rows, columns});
   return list;

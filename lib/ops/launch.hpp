@@ -35,6 +35,10 @@ inline std::array<uint32_t, 3> grid_fours(uint64_t n, uint32_t group = kElementw
 
 inline Scheduler& scheduler_of(const Tensor& t) { return t.device().scheduler(); }
 
+// CPU drivers (lavapipe) run a workgroup's invocations as SIMD lanes of one thread: kernels pick
+// smaller groups and other tilings there.
+inline bool cpu_device(const Device& device) { return device.info().type == "cpu"; }
+
 // True when every tensor starts on 16 bytes, so a kernel may read and write it as vec4s (the
 // allocator's ranges are 256-byte aligned; views may not be).
 inline bool vec4_aligned(std::initializer_list<Tensor> tensors) {

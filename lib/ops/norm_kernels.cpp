@@ -39,9 +39,6 @@ std::array<uint32_t, 3> grid_groups(uint64_t count) {
 // workgroups are one subgroup (one vector: no switches) and their reduction chunks long, so each
 // invocation sums ~2048 elements before the tree. Measured on lavapipe (batch norm 128x32x28x28):
 // 256 -> 64 invocations made every kernel 2-3x faster, 64 -> 8 the reductions up to 2x more.
-bool cpu_device(const Device& device) {
-  return device.info().type == "cpu";
-}
 uint32_t cpu_group(const Device& device) {
   uint32_t width = device.info().subgroup_size;
   return width > 0 ? width : 8;

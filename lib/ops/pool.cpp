@@ -58,7 +58,7 @@ PlanesLaunch planes_launch(const Device& device, const char* shader, const char*
   // A workgroup spans one plane's positions, or several small planes: no lane is idle for lack of
   // a second row. CPU drivers (one SIMD vector at a time) get 64 lanes: 8 were 2-3x slower and
   // 256 no faster in the elementwise kernels.
-  uint32_t group = device.info().type == "cpu" ? 64 : kElementwiseGroup;
+  uint32_t group = cpu_device(device) ? 64 : kElementwiseGroup;
   uint32_t tile_x = uint32_t(std::clamp<uint64_t>(std::bit_ceil(uint64_t(positions)), 8, group));
   uint32_t tile_y = group / tile_x;
   uint64_t groups_x = (uint64_t(positions) + tile_x - 1) / tile_x;

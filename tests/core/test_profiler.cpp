@@ -1,19 +1,23 @@
 // vkt::Profiler: every eager command is counted under its name, heavy kernels measure longer than
 // light ones, harvests past the query pool's size lose nothing, replays count as one command,
-// captured dispatches are not bracketed, and misuse is a clear error.
+// captured dispatches are not bracketed, scopes split the rows (backward() opens one per op), and
+// misuse is a clear error.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "test_device.hpp"
+#include "vktrain/functional.hpp"
 
 using namespace vkt;
 
 namespace {
-const KernelTime* find(const std::vector<KernelTime>& kernels, const std::string& prefix) {
+const KernelTime* find(const std::vector<KernelTime>& kernels, const std::string& prefix,
+                       const std::string& scope = "") {
   for (const KernelTime& k : kernels)
-    if (k.name.rfind(prefix, 0) == 0) return &k;
+    if (k.name.rfind(prefix, 0) == 0 && k.scope == scope) return &k;
   return nullptr;
 }
 }  // namespace
@@ -112,4 +116,68 @@ TEST_CASE("profiler: a replay is one command; captured dispatches are not bracke
   CHECK(kernels[0].calls == 3);
   CHECK(kernels[0].seconds > 0);
   CHECK(x.to_host()[0] == 22.0f);  // ((((1 + 1) * 2) + 1) * 2 + 1) * 2
+}
+
+TEST_CASE("profiler: scopes label what is recorded inside them; backward() labels each op", "[core]") {
+  const Device& device = testing::test_device();
+  if (!device.info().timestamp_queries) return;
+  Tensor x = Tensor::zeros(device, {29});
+  CHECK_THROWS_WITH(ProfileScope(device, ""), Catch::Contains("ProfileScope") && Catch::Contains("empty"));
+  std::optional<Profiler> profiler;
+  {
+    ProfileScope before(device, "before");  // opened before the profiler: labels nothing
+    profiler.emplace(device);
+    unary_into(UnaryOp::add_scalar, x, 1.0f, x);
+    {
+      ProfileScope outer(device, "outer");
+      unary_into(UnaryOp::add_scalar, x, 1.0f, x);
+      {
+        ProfileScope inner(device, "inner");
+        unary_into(UnaryOp::add_scalar, x, 1.0f, x);
+        unary_into(UnaryOp::add_scalar, x, 1.0f, x);
+      }
+      unary_into(UnaryOp::add_scalar, x, 1.0f, x);
+    }
+  }
+  unary_into(UnaryOp::add_scalar, x, 1.0f, x);
+  std::vector<KernelTime> kernels = profiler->kernels();
+  CHECK(x.to_host()[0] == 6.0f);
+  REQUIRE(kernels.size() == 3);
+  REQUIRE(find(kernels, "unary"));
+  REQUIRE(find(kernels, "unary", "outer"));
+  REQUIRE(find(kernels, "unary", "outer/inner"));
+  CHECK(find(kernels, "unary")->calls == 2);
+  CHECK(find(kernels, "unary", "outer")->calls == 2);
+  CHECK(find(kernels, "unary", "outer/inner")->calls == 2);
+  CHECK(profile_row_name(*find(kernels, "unary", "outer/inner")) == "outer/inner/unary");
+  CHECK_THAT(profiler->table(), Catch::Contains("outer/inner/unary") && Catch::Contains("outer/unary"));
+  std::vector<KernelTime> merged = merge_scopes(kernels);
+  REQUIRE(merged.size() == 1);
+  CHECK(merged[0].calls == 6);
+  CHECK(merged[0].scope.empty());
+  CHECK(merged[0].seconds == Approx(kernels[0].seconds + kernels[1].seconds + kernels[2].seconds));
+
+  // A linear layer: the forward's matmul outside any scope, the backward's (dx and dW) inside
+  // "linear.backward"; the sum's backward fills the seed gradient inside "sum.backward".
+  profiler->reset();
+  std::vector<float> xs(7 * 13, 0.5f), ws(5 * 13, 0.25f);
+  nn::Variable in(Tensor::from_host(device, xs, {7, 13}), true);
+  nn::Variable w(Tensor::from_host(device, ws, {5, 13}), true);
+  nn::Variable loss = nn::F::sum(nn::F::linear(in, w));
+  nn::backward(loss);
+  kernels = profiler->kernels();
+  const KernelTime* forward = find(kernels, "matmul");
+  const KernelTime* backward = find(kernels, "matmul", "linear.backward");
+  REQUIRE(forward);
+  REQUIRE(backward);
+  CHECK(forward->calls == 1);
+  CHECK(backward->calls == 2);
+  CHECK(w.grad().to_host()[0] == Approx(7 * 0.5f));
+  profiler.reset();
+  // Scopes opened while nothing profiles cost nothing and leave nothing behind.
+  { ProfileScope idle(device, "idle"); }
+  Profiler again(device);
+  unary_into(UnaryOp::add_scalar, x, 1.0f, x);
+  REQUIRE(again.kernels().size() == 1);
+  CHECK(again.kernels()[0].scope.empty());
 }
