@@ -50,6 +50,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-train", c.max_train, "use only N training images (quick runs)")->check(CLI::NonNegativeNumber);
   app.add_option("--validation", c.validation, "images held out for validation")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_flag("--no-capture", no_capture, "record every step instead of replaying a captured one");
+  app.add_option("--profile", c.profile_steps,
+                 "time STEPS eager steps after the first by kernel (vkt::Profiler); print the table, "
+                 "write profile.txt")
+      ->option_text("STEPS")->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   c.model.batchnorm = batchnorm == "on";
   c.capture = !no_capture;

@@ -188,6 +188,34 @@ TEST_CASE("trainer: with on_nonfinite = skip, NaN steps are skipped and training
   CHECK(std::isfinite(result.epochs.back().train_loss));
 }
 
+TEST_CASE("trainer: --profile times eager steps by kernel and changes no result", "[samples]") {
+  REQUIRE(have_data());  // scripts/bootstrap installs dataset-fashion-mnist
+  TempDir dir;
+  samples::TrainConfig c = small_mlp();
+  c.epochs = 2;  // 12 steps an epoch
+  samples::Trainer plain(c);
+  plain.run();
+  samples::TrainConfig profiled = c;
+  profiled.out_dir = dir.path;
+  // More steps than the first epoch has after its first: the profile stops at the epoch's end
+  // (evaluation is not a training step), and no second one starts.
+  profiled.profile_steps = 20;
+  samples::Trainer trainer(profiled);
+  trainer.run();
+  CHECK(weights(trainer) == weights(plain));  // eager steps compute what the replayed ones do
+  std::ifstream file(dir.path / "profile.txt");
+  REQUIRE(file);
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  CHECK_THAT(text, Catch::Contains("11 steps profiled"));
+  CHECK_THAT(text, Catch::Contains("linear.backward/"));  // the backward's kernels, by op
+  CHECK_THAT(text, Catch::Contains("optim_sgd"));
+  CHECK_THAT(text, Catch::Contains("total"));
+  // One profile a run: the second epoch made none.
+  CHECK(text.find("11 steps profiled", text.find("11 steps profiled") + 1) == std::string::npos);
+  c.profile_steps = -1;
+  CHECK_THROWS_WITH(samples::Trainer(c), Catch::Contains("profile needs a number of steps"));
+}
+
 // The ETA counts only the batches run in this process: a resumed epoch that starts at batch 300
 // of 400 and has run 50 of them in 10 s has 50 left, another 10 s (not 50 · 10 / 350).
 TEST_CASE("progress: the ETA of a resumed epoch counts the batches run since the resume", "[samples]") {

@@ -100,6 +100,9 @@ Trainer::Trainer(TrainConfig config)
           "rotation must be in [0, 180] degrees, got " + std::to_string(config_.rotation));
   require(config_.rotation == 0 || config_.augment,
           "rotation needs augment (it is part of the augmentation)");
+  require(config_.profile_steps >= 0, "profile needs a number of steps >= 0");
+  require(config_.profile_steps == 0 || device_.info().timestamp_queries,
+          "profile needs a device that writes timestamps; " + device_.info().name + " does not");
   // Data: a seeded validation split of the training set, normalized with the training statistics.
   data::Dataset full = data::load_mnist_dir(config_.data_dir, true);
   std::tie(train_, validation_) = data::split(full, std::min(config_.validation, full.count - 1), config_.seed);
@@ -190,6 +193,24 @@ int64_t Trainer::report_skipped_steps(uint32_t since) {
   return int64_t(skipped.count - since);
 }
 
+// The first step is left out: CPU drivers compile each pipeline's code at its first launch.
+// Profiled steps are recorded eagerly, so that the profile sees inside them.
+bool Trainer::profile_this_step() {
+  if (profiled_ >= config_.profile_steps || batches_run_ < 1) return false;
+  if (!profiler_) profiler_ = std::make_unique<Profiler>(device_);
+  return true;
+}
+
+void Trainer::finish_profile() {
+  std::string text = "device time per training step (batch " + std::to_string(config_.batch_size) +
+                     ", eager, " + std::to_string(profiled_) + " steps profiled) on " +
+                     device_.info().name + "\n" + profiler_->table(25, profiled_);
+  profiler_.reset();
+  profiled_ = config_.profile_steps;  // one profile a run, even when an epoch's end cut it short
+  if (!config_.quiet) std::printf("\n%s", text.c_str());
+  if (!config_.out_dir.empty()) write_file_atomic(config_.out_dir / "profile.txt", text);
+}
+
 EpochResult Trainer::train_epoch(int epoch, int64_t skip_batches, bool* interrupted) {
   model_->train();
   loader_->begin_epoch(epoch, skip_batches);
@@ -203,13 +224,16 @@ EpochResult Trainer::train_epoch(int epoch, int64_t skip_batches, bool* interrup
   const uint32_t epoch_skipped_start = skipped_reported_;
   for (int64_t batch = skip_batches; batch < total; ++batch) {
     loader_->next(images_, labels_);
-    if (config_.capture) {
+    bool profiled = profile_this_step();
+    if (config_.capture && !profiled) {
       if (signature.empty()) signature = train::step_signature(*model_, {images_.shape()}, optimizer_->settings());
       capture_->run(signature, [&] { record_step(); });
     } else {
       record_step();
     }
     ++done;
+    ++batches_run_;
+    if (profiled && ++profiled_ == config_.profile_steps) finish_profile();
     // Every 20 batches the host reads the running loss: for the progress display, and to stop a
     // diverged run (NaN or Inf) with the step where it was seen, instead of training on garbage.
     if (done % 20 == 0 || batch + 1 == total) {
@@ -222,7 +246,7 @@ EpochResult Trainer::train_epoch(int epoch, int64_t skip_batches, bool* interrup
                     "); lower the learning rate or check the data");
       if (!config_.quiet) progress.update(batch + 1, done * config_.batch_size, running);
     }
-    if (config_.interrupt_after > 0 && ++batches_run_ == config_.interrupt_after) interrupt_requested() = true;
+    if (config_.interrupt_after > 0 && batches_run_ == config_.interrupt_after) interrupt_requested() = true;
     if (interrupt_requested()) {
       device_.synchronize();
       if (!config_.out_dir.empty()) save_checkpoint(config_.out_dir / "last.safetensors", epoch, batch + 1);
@@ -231,6 +255,7 @@ EpochResult Trainer::train_epoch(int epoch, int64_t skip_batches, bool* interrup
     }
   }
   if (!config_.quiet) progress.finish();
+  if (profiler_) finish_profile();  // not into the evaluation passes
   EpochResult result;
   result.epoch = epoch + 1;
   int64_t taken = done - report_skipped_steps(epoch_skipped_start);

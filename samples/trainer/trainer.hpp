@@ -9,6 +9,7 @@
 #include <vector>
 #include <vktrain/data.hpp>
 #include <vktrain/optim.hpp>
+#include <vktrain/profiler.hpp>
 #include <vktrain/train.hpp>
 
 #include "models.hpp"
@@ -39,6 +40,8 @@ struct TrainConfig {
   int64_t validation = 5000;       // held out from the training set
   bool capture = true;             // record the training step once, replay it every batch
   std::string on_nonfinite = "stop";  // a NaN/Inf loss: "stop" with an error, or "skip" the step
+  int profile_steps = 0;           // run this many steps eagerly under vkt::Profiler after the first
+                                   // and print (and write to profile.txt) their device time by kernel
   bool quiet = false;
   int64_t interrupt_after = 0;     // tests: act as if Ctrl-C came after this many batches (0: never)
 };
@@ -83,6 +86,10 @@ class Trainer {
 
  private:
   void record_step();
+  // Whether this step is one of the profiled ones (starting the profiler at the first of them);
+  // finish_profile() prints and writes the table after the last.
+  bool profile_this_step();
+  void finish_profile();
   EpochResult train_epoch(int epoch, int64_t skip_batches, bool* interrupted);
   int64_t report_skipped_steps(uint32_t since);
   void load_checkpoint(const std::filesystem::path& path, int* epoch, int64_t* batch);
@@ -105,7 +112,9 @@ class Trainer {
   uint32_t skipped_reported_ = 0;
   std::unique_ptr<vkt::train::StepCapture> capture_;
   std::vector<EpochResult> history_;
-  int64_t batches_run_ = 0;
+  int64_t batches_run_ = 0;  // steps run by this trainer, all epochs
+  std::unique_ptr<vkt::Profiler> profiler_;
+  int profiled_ = 0;
 };
 
 }  // namespace samples
