@@ -46,14 +46,14 @@ double time_runs(const Device& device, const std::function<void()>& record) {
   return best;
 }
 
-// What the tuner times: the tiled kernel and subgroup tiles of 1, 2, 4 and 8 subgroups of rows by
-// 4 or 8 columns per lane (rows x columns <= 512, what resolve_kernel accepts).
 // Whether the subgroup kernels can run: one subgroup must fit in a workgroup.
 bool subgroup_possible(const DeviceInfo& info) {
   uint32_t lanes = info.subgroup_size;
   return lanes >= 4 && lanes <= 128 && lanes <= info.max_workgroup_invocations;
 }
 
+// What the tuner times: the tiled kernel and subgroup tiles of 1, 2, 4 and 8 subgroups of rows by
+// 4 or 8 columns per lane (rows x columns <= 512, what resolve_kernel accepts).
 std::vector<KernelChoice> candidates(const DeviceInfo& info) {
   std::vector<KernelChoice> list{{KernelChoice::Kind::tiled}};
   uint32_t lanes = info.subgroup_size;
