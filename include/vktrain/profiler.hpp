@@ -70,10 +70,11 @@ class Profiler {
 
 // Labels the commands recorded on `device` while it lives (see the top of this file). Scopes nest:
 // the labels join with "/". Free when no Profiler is on; a scope opened before a profiler started
-// labels nothing. `label` must not be empty.
+// labels nothing. `label` must not be empty. The two-part form labels with label + suffix, joined
+// only while a Profiler is on: free of allocations otherwise (backward() opens one per node).
 class ProfileScope {
  public:
-  ProfileScope(const Device& device, std::string_view label);
+  ProfileScope(const Device& device, std::string_view label, std::string_view suffix = {});
   ~ProfileScope();
   ProfileScope(const ProfileScope&) = delete;
   ProfileScope& operator=(const ProfileScope&) = delete;

@@ -56,9 +56,10 @@ void Profiler::reset() { impl_->scheduler.reset_profile(); }
 
 std::string Profiler::table(size_t rows, double per) { return profile_table(kernels(), rows, per); }
 
-ProfileScope::ProfileScope(const Device& device, std::string_view label) : device_(device) {
+ProfileScope::ProfileScope(const Device& device, std::string_view label, std::string_view suffix)
+    : device_(device) {
   VKT_REQUIRE(!label.empty(), "ProfileScope", "the label is empty");
-  previous_ = scheduler_of(device_).push_scope(label);
+  previous_ = scheduler_of(device_).push_scope(label, suffix);
 }
 
 ProfileScope::~ProfileScope() { scheduler_of(device_).pop_scope(previous_); }

@@ -398,12 +398,13 @@ std::vector<KernelTime> VulkanScheduler::profile_totals() {
   return kernels;
 }
 
-size_t VulkanScheduler::push_scope(std::string_view label) {
+size_t VulkanScheduler::push_scope(std::string_view label, std::string_view suffix) {
   if (!profiling_) return std::string::npos;
   std::string& scope = profile_->scope;
   size_t previous = scope.size();
   if (!scope.empty()) scope += '/';
   scope += label;
+  scope += suffix;
   return previous;
 }
 

@@ -49,9 +49,9 @@ class VulkanScheduler final : public Scheduler {
   // Waits for the device and returns the totals so far, by name; reset_profile() forgets them.
   std::vector<KernelTime> profile_totals();
   void reset_profile();
-  // vkt::ProfileScope: appends `label` to the current scope while profiling and returns the
+  // vkt::ProfileScope: appends label + suffix to the current scope while profiling and returns the
   // scope's length before it (npos when not profiling: nothing to undo); pop_scope undoes it.
-  size_t push_scope(std::string_view label);
+  size_t push_scope(std::string_view label, std::string_view suffix);
   void pop_scope(size_t previous);
 
  private:

@@ -104,7 +104,7 @@ void backward(const Variable& loss, const Tensor& gradient) {
   for (const auto& node : nodes) {
     if (!node->grad.defined()) continue;  // nothing flowed here
     {
-      ProfileScope scope(node->grad.device(), node->op + ".backward");
+      ProfileScope scope(node->grad.device(), node->op, ".backward");
       node->backward(node->grad);
     }
     // As PyTorch without retain_graph: the graph's saved tensors are released once used.

@@ -132,7 +132,7 @@ TEST_CASE("profiler: scopes label what is recorded inside them; backward() label
       ProfileScope outer(device, "outer");
       unary_into(UnaryOp::add_scalar, x, 1.0f, x);
       {
-        ProfileScope inner(device, "inner");
+        ProfileScope inner(device, "in", "ner");  // the two-part form: one label, "inner"
         unary_into(UnaryOp::add_scalar, x, 1.0f, x);
         unary_into(UnaryOp::add_scalar, x, 1.0f, x);
       }
