@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", c.out_dir, "write metrics.csv, config.json and checkpoints here");
   app.add_option("--resume", c.resume, "continue from a checkpoint (last.safetensors)")->check(CLI::ExistingFile);
   app.add_option("--max-train", c.max_train, "use only N training images (quick runs)")->check(CLI::NonNegativeNumber);
-  app.add_option("--validation", c.validation, "images held out for validation")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--validation", c.validation, "images held out for validation (0: train on all)")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_flag("--no-capture", no_capture, "record every step instead of replaying a captured one");
   app.add_option("--profile", c.profile_steps,
                  "time STEPS eager steps after the first by kernel (vkt::Profiler); print the table, "

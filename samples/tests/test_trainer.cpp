@@ -126,6 +126,44 @@ TEST_CASE("trainer: bad settings are clear errors", "[samples]") {
   c = small_mlp();
   c.batch_size = 5000;
   CHECK_THROWS_WITH(samples::Trainer(c), Catch::Contains("batch size 5000 exceeds"));
+  c = small_mlp();
+  c.validation = -1;
+  CHECK_THROWS_WITH(samples::Trainer(c), Catch::Contains("validation needs a number of images >= 0, got -1"));
+  c.validation = 0;
+  c.early_stopping = 3;
+  CHECK_THROWS_WITH(samples::Trainer(c), Catch::Contains("early stopping needs a validation split"));
+}
+
+TEST_CASE("trainer: validation = 0 trains on every image, and its checkpoints resume", "[samples]") {
+  REQUIRE(have_data());  // scripts/bootstrap installs dataset-fashion-mnist
+  TempDir dir;
+  samples::TrainConfig c = small_mlp();
+  c.validation = 0;
+  c.epochs = 2;
+  c.out_dir = dir.path;
+  samples::RunResult result = samples::Trainer(c).run();
+  REQUIRE(result.epochs.size() == 2);
+  for (const samples::EpochResult& e : result.epochs) {
+    CHECK(std::isnan(e.val_accuracy));
+    CHECK(std::isnan(e.val_loss));
+    CHECK(std::isfinite(e.train_loss));
+  }
+  CHECK(result.best_epoch == -1);
+  CHECK(result.test_accuracy > 0.5);  // the test pass still runs
+  CHECK(fs::exists(dir.path / "last.safetensors"));
+  CHECK_FALSE(fs::exists(dir.path / "best.safetensors"));  // nothing to pick a best by
+  std::ifstream metrics(dir.path / "metrics.csv");
+  std::string csv((std::istreambuf_iterator<char>(metrics)), std::istreambuf_iterator<char>());
+  CHECK_THAT(csv, Catch::Contains("2,train,"));
+  CHECK_THAT(csv, !Catch::Contains(",val,"));
+  // The checkpoint's history holds the missing figures as JSON null; a resumed run reads them back.
+  samples::TrainConfig more = c;
+  more.epochs = 3;
+  more.resume = dir.path / "last.safetensors";
+  samples::RunResult resumed = samples::Trainer(more).run();
+  REQUIRE(resumed.epochs.size() == 3);
+  CHECK(std::isnan(resumed.epochs[0].val_accuracy));
+  CHECK(resumed.epochs[1].train_loss == result.epochs[1].train_loss);
 }
 
 TEST_CASE("trainer: a diverging run stops with an error naming the step", "[samples]") {

@@ -101,6 +101,10 @@ Trainer::Trainer(TrainConfig config)
   require(config_.rotation == 0 || config_.augment,
           "rotation needs augment (it is part of the augmentation)");
   require(config_.profile_steps >= 0, "profile needs a number of steps >= 0");
+  require(config_.validation >= 0, "validation needs a number of images >= 0, got " +
+                                       std::to_string(config_.validation));
+  require(config_.validation > 0 || config_.early_stopping == 0,
+          "early stopping needs a validation split (validation > 0)");
   require(config_.profile_steps == 0 || device_.info().timestamp_queries,
           "profile needs a device that writes timestamps; " + device_.info().name + " does not");
   // Data: a seeded validation split of the training set, normalized with the training statistics.
@@ -196,7 +200,7 @@ int64_t Trainer::report_skipped_steps(uint32_t since) {
 // The first step is left out: CPU drivers compile each pipeline's code at its first launch.
 // Profiled steps are recorded eagerly, so that the profile sees inside them.
 bool Trainer::profile_this_step() {
-  if (profiled_ >= config_.profile_steps || batches_run_ < 1) return false;
+  if (profile_done_ || config_.profile_steps == 0 || batches_run_ < 1) return false;
   if (!profiler_) profiler_ = std::make_unique<Profiler>(device_);
   return true;
 }
@@ -206,7 +210,7 @@ void Trainer::finish_profile() {
                      ", eager, " + std::to_string(profiled_) + " steps profiled) on " +
                      device_.info().name + "\n" + profiler_->table(25, profiled_);
   profiler_.reset();
-  profiled_ = config_.profile_steps;  // one profile a run, even when an epoch's end cut it short
+  profile_done_ = true;  // one profile a run, even when an epoch's end cut it short
   if (!config_.quiet) std::printf("\n%s", text.c_str());
   if (!config_.out_dir.empty()) write_file_atomic(config_.out_dir / "profile.txt", text);
 }
@@ -325,8 +329,12 @@ void Trainer::load_checkpoint(const std::filesystem::path& path, int* epoch, int
   *epoch = std::stoi(metadata.at("epoch"));
   *batch = std::stoll(metadata.at("batch"));
   history_.clear();
+  // JSON has no NaN: a run without validation stores its validation figures as null.
+  auto number = [](const nlohmann::json& v) {
+    return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
+  };
   for (const auto& e : nlohmann::json::parse(metadata.at("history")))
-    history_.push_back({e[0], e[1], e[2], e[3], e[4], e[5], e[6]});
+    history_.push_back({e[0], number(e[1]), number(e[2]), number(e[3]), number(e[4]), number(e[5]), number(e[6])});
 }
 
 void Trainer::write_metrics() const {
@@ -335,7 +343,8 @@ void Trainer::write_metrics() const {
   csv << "epoch,split,loss,accuracy,lr,seconds\n";
   for (const EpochResult& e : history_) {
     csv << e.epoch << ",train," << e.train_loss << "," << e.train_accuracy << "," << e.lr << "," << e.seconds << "\n";
-    csv << e.epoch << ",val," << e.val_loss << "," << e.val_accuracy << "," << e.lr << "," << e.seconds << "\n";
+    if (!std::isnan(e.val_accuracy))
+      csv << e.epoch << ",val," << e.val_loss << "," << e.val_accuracy << "," << e.lr << "," << e.seconds << "\n";
   }
   write_file_atomic(config_.out_dir / "metrics.csv", csv.str());
 }
@@ -373,11 +382,18 @@ RunResult Trainer::run() {
         std::printf("interrupted: nothing saved (no --out directory)\n");
       break;
     }
-    std::tie(e.val_accuracy, e.val_loss) = evaluate(validation_);
+    const bool validating = validation_.count > 0;
+    if (validating)
+      std::tie(e.val_accuracy, e.val_loss) = evaluate(validation_);
+    else
+      e.val_accuracy = e.val_loss = std::numeric_limits<double>::quiet_NaN();
     history_.push_back(e);
-    if (!config_.quiet)
+    if (!config_.quiet && validating)
       std::printf("epoch %d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.2g  %.1fs\n", e.epoch,
                   config_.epochs, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.lr, e.seconds);
+    else if (!config_.quiet)
+      std::printf("epoch %d/%d  train loss %.4f acc %.4f  (no validation split)  lr %.2g  %.1fs\n", e.epoch,
+                  config_.epochs, e.train_loss, e.train_accuracy, e.lr, e.seconds);
     if (schedule_) schedule_->step();
     if (!config_.out_dir.empty()) {
       save_checkpoint(config_.out_dir / "last.safetensors", epoch + 1, 0);

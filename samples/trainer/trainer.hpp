@@ -37,7 +37,8 @@ struct TrainConfig {
   std::filesystem::path out_dir;   // metrics.csv, config.json, best/last checkpoints
   std::filesystem::path resume;    // a last.safetensors to continue from
   int64_t max_train = 0;           // use only this many training images (0: all)
-  int64_t validation = 5000;       // held out from the training set
+  int64_t validation = 5000;       // held out from the training set (0: train on all of it, no
+                                   // validation pass, no best checkpoint, no early stopping)
   bool capture = true;             // record the training step once, replay it every batch
   std::string on_nonfinite = "stop";  // a NaN/Inf loss: "stop" with an error, or "skip" the step
   int profile_steps = 0;           // run this many steps eagerly under vkt::Profiler after the first
@@ -49,7 +50,7 @@ struct TrainConfig {
 struct EpochResult {
   int epoch = 0;
   double train_loss = 0, train_accuracy = 0;
-  double val_loss = 0, val_accuracy = 0;
+  double val_loss = 0, val_accuracy = 0;  // NaN without a validation split
   double lr = 0, seconds = 0;
 };
 
@@ -57,7 +58,7 @@ struct RunResult {
   std::vector<EpochResult> epochs;
   double test_loss = 0, test_accuracy = 0;  // NaN when interrupted: Ctrl-C does not wait for a test pass
   double seconds = 0;
-  int best_epoch = -1;
+  int best_epoch = -1;  // by validation accuracy; -1 without a validation split
   bool interrupted = false;
   std::string device;
 };
@@ -114,7 +115,8 @@ class Trainer {
   std::vector<EpochResult> history_;
   int64_t batches_run_ = 0;  // steps run by this trainer, all epochs
   std::unique_ptr<vkt::Profiler> profiler_;
-  int profiled_ = 0;
+  int profiled_ = 0;            // steps in the profile so far
+  bool profile_done_ = false;  // the run's one profile was written
 };
 
 }  // namespace samples
