@@ -11,26 +11,13 @@
 
 #include "conformance.hpp"
 #include "gradcheck.hpp"
+#include "norm_checks.hpp"
 
 using namespace vkt;
 using namespace vkt::conformance;
+using namespace vkt::conformance::norm;
 
 namespace {
-
-// ‖y − ref‖/‖ref‖ of the normalized outputs: mean and variance reduce in float32 (Welford over at
-// most a few thousand elements per invocation, then a tree), so y carries a few float32 ulps of
-// relative error; 1e-5 leaves room above that and far below any indexing or formula mistake.
-constexpr double kForwardTolerance = 1e-5;
-// Backward: dx = γ·invstd/m·(m·dy − Σdy − x̂·Σdy·x̂) subtracts sums of m terms from m·dy, losing a
-// few more bits than the forward; dγ and dβ are float32 sums over m elements.
-constexpr double kBackwardTolerance = 1e-5;
-// x = 1000 + u: the float32 mean itself is only known to ~1e-4 absolute (ulp(1000) = 6e-5, a few
-// ulps after the reduction), which shifts x̂ = (x − mean)·invstd by ~3e-4 for var ≈ 1/12. The
-// variance stays accurate; E[x²] − E[x]² would lose it entirely (E[x²] ≈ 1e6 has ulp 0.06 > var).
-constexpr double kOffsetTolerance = 2e-3;
-// invstd at that offset: 40 seeds gave at most 2e-5 (the centred sums see the mean's rounding
-// only to second order); the naive formula would be off by O(1).
-constexpr double kOffsetVarianceTolerance = 2e-4;
 
 // x (N, C, S) flattened; statistics per channel over N·S elements.
 struct Dims {
@@ -43,19 +30,6 @@ Dims dims_of(const Shape& shape) {
   int64_t s = 1;
   for (size_t d = 2; d < shape.size(); ++d) s *= shape[d];
   return {shape[0], shape[1], s};
-}
-
-// The saved mean as max |mean − ref| in units of the data's RMS: a relative check would be
-// ill-conditioned, since the means of zero-centred data lie close to zero. Same bound as y.
-void check_mean(Context& ctx, const std::string& label, const std::string& text,
-                std::span<const float> gpu, const std::vector<double>& ref,
-                const std::vector<float>& x, double tolerance) {
-  double rms = 0, worst = gpu.size() == ref.size() ? 0 : INFINITY;
-  for (float v : x) rms += double(v) * v;
-  rms = std::sqrt(rms / double(x.size()));
-  for (size_t i = 0; i < gpu.size() && i < ref.size(); ++i)
-    worst = std::isfinite(gpu[i]) ? std::max(worst, std::fabs(gpu[i] - ref[i]) / rms) : INFINITY;
-  ctx.check_that(label, worst <= tolerance, worst, tolerance, text + ": max |mean − ref| / rms(x)");
 }
 
 struct Stats {

@@ -6,24 +6,14 @@
 
 #include "conformance.hpp"
 #include "gradcheck.hpp"
+#include "norm_checks.hpp"
 
 using namespace vkt;
 using namespace vkt::conformance;
+using namespace vkt::conformance::norm;
 
 namespace {
 
-// ‖y − ref‖/‖ref‖: group statistics reduce in float32 (Welford, then a tree), leaving a few ulps of
-// relative error in y; 1e-5 is far above that and far below any formula or indexing mistake.
-constexpr double kForwardTolerance = 1e-5;
-// dx = invstd/M·(M·dy·γ − Σdy·γ − x̂·Σdy·γ·x̂) subtracts group sums from M·dy·γ and loses a few more
-// bits; dγ, dβ are float32 sums over N·S elements.
-constexpr double kBackwardTolerance = 1e-5;
-// x = 1000 + u: the float32 mean is only known to ~1e-4 absolute (ulp(1000) = 6e-5), which moves
-// x̂ by ~3e-4 at var ≈ 1/12; a variance from E[x²] − E[x]² would be wrong by 100%.
-constexpr double kOffsetTolerance = 2e-3;
-// invstd at that offset: 40 seeds gave at most 2e-5 (the centred sums see the mean's rounding
-// only to second order); the naive formula would be off by O(1).
-constexpr double kOffsetVarianceTolerance = 2e-4;
 // dx of groups of three values: x − mean of three nearby values can lose most of its relative
 // precision, and dx (dy·γ·invstd minus its projection on two directions) can be much smaller than
 // its terms; 40 seeds gave at most 1.1e-5.
@@ -39,19 +29,6 @@ Dims dims_of(const Shape& shape, int64_t groups) {
   int64_t s = 1;
   for (size_t d = 2; d < shape.size(); ++d) s *= shape[d];
   return {shape[0], shape[1], s, groups};
-}
-
-// The saved mean as max |mean − ref| in units of the data's RMS: a relative check would be
-// ill-conditioned, since the means of zero-centred data lie close to zero. Same bound as y.
-void check_mean(Context& ctx, const std::string& label, const std::string& text,
-                std::span<const float> gpu, const std::vector<double>& ref,
-                const std::vector<float>& x, double tolerance) {
-  double rms = 0, worst = gpu.size() == ref.size() ? 0 : INFINITY;
-  for (float v : x) rms += double(v) * v;
-  rms = std::sqrt(rms / double(x.size()));
-  for (size_t i = 0; i < gpu.size() && i < ref.size(); ++i)
-    worst = std::isfinite(gpu[i]) ? std::max(worst, std::fabs(gpu[i] - ref[i]) / rms) : INFINITY;
-  ctx.check_that(label, worst <= tolerance, worst, tolerance, text + ": max |mean − ref| / rms(x)");
 }
 
 struct Ref {
