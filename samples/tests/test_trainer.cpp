@@ -164,6 +164,11 @@ TEST_CASE("trainer: validation = 0 trains on every image, and its checkpoints re
   REQUIRE(resumed.epochs.size() == 3);
   CHECK(std::isnan(resumed.epochs[0].val_accuracy));
   CHECK(resumed.epochs[1].train_loss == result.epochs[1].train_loss);
+  // Resuming with other model flags names the flag, not a tensor that does not fit.
+  samples::TrainConfig other = more;
+  other.model.hidden = 48;
+  CHECK_THROWS_WITH(samples::Trainer(other).run(),
+                    Catch::Contains("holds a different model: hidden") && Catch::Contains("in the checkpoint, 48 now"));
 }
 
 TEST_CASE("trainer: a diverging run stops with an error naming the step", "[samples]") {

@@ -324,7 +324,28 @@ void Trainer::save_checkpoint(const std::filesystem::path& path, int epoch, int6
   save_safetensors(path, checkpoint_tensors(), metadata);
 }
 
+namespace {
+
+// The model is built from the flags, not from the checkpoint: a checkpoint of another architecture
+// is named as such, before its tensors fail to fit.
+void require_same_model(const std::filesystem::path& path, const Metadata& metadata,
+                        const nlohmann::json& now) {
+  auto it = metadata.find("config");
+  if (it == metadata.end()) return;  // not written by this trainer: the tensors' shapes decide
+  nlohmann::json saved = nlohmann::json::parse(it->second);
+  for (const char* key : {"model", "hidden", "conv_channels", "convs_per_block", "cnn_hidden", "batchnorm"})
+    if (saved.contains(key) && saved[key] != now[key])
+      throw Error("trainer: --resume " + path.string() + " holds a different model: " + key + " " +
+                  saved[key].dump() + " in the checkpoint, " + now[key].dump() +
+                  " now (repeat the run's model flags)");
+}
+
+}  // namespace
+
 void Trainer::load_checkpoint(const std::filesystem::path& path, int* epoch, int64_t* batch) {
+  Metadata saved;
+  (void)read_safetensors(path, &saved);
+  require_same_model(path, saved, config_json(config_));
   Metadata metadata = load_safetensors(path, checkpoint_tensors());
   *epoch = std::stoi(metadata.at("epoch"));
   *batch = std::stoll(metadata.at("batch"));
