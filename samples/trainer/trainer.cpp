@@ -326,8 +326,8 @@ void Trainer::save_checkpoint(const std::filesystem::path& path, int epoch, int6
 
 namespace {
 
-// The model is built from the flags, not from the checkpoint: a checkpoint of another architecture
-// is named as such, before its tensors fail to fit.
+// The model is built from the flags, not from the checkpoint: when a checkpoint's tensors do not fit,
+// a checkpoint of another architecture is named as such.
 void require_same_model(const std::filesystem::path& path, const Metadata& metadata,
                         const nlohmann::json& now) {
   auto it = metadata.find("config");
@@ -343,10 +343,15 @@ void require_same_model(const std::filesystem::path& path, const Metadata& metad
 }  // namespace
 
 void Trainer::load_checkpoint(const std::filesystem::path& path, int* epoch, int64_t* batch) {
-  Metadata saved;
-  (void)read_safetensors(path, &saved);
-  require_same_model(path, saved, config_json(config_));
-  Metadata metadata = load_safetensors(path, checkpoint_tensors());
+  Metadata metadata;
+  try {
+    metadata = load_safetensors(path, checkpoint_tensors());
+  } catch (const Error&) {  // read the file again only to say which flag differs
+    Metadata saved;
+    (void)read_safetensors(path, &saved);
+    require_same_model(path, saved, config_json(config_));
+    throw;
+  }
   *epoch = std::stoi(metadata.at("epoch"));
   *batch = std::stoll(metadata.at("batch"));
   history_.clear();
