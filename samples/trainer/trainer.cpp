@@ -77,6 +77,20 @@ nlohmann::json config_json(const TrainConfig& c) {
           {"convs_per_block", c.model.convs_per_block}, {"cnn_hidden", c.model.cnn_hidden}};
 }
 
+// The model is built from the flags, not from the checkpoint: when a checkpoint's tensors do not fit,
+// a checkpoint of another architecture is named as such.
+void require_same_model(const std::filesystem::path& path, const Metadata& metadata,
+                        const nlohmann::json& now) {
+  auto it = metadata.find("config");
+  if (it == metadata.end()) return;  // not written by this trainer: the tensors' shapes decide
+  nlohmann::json saved = nlohmann::json::parse(it->second);
+  for (const char* key : {"model", "hidden", "conv_channels", "convs_per_block", "cnn_hidden", "batchnorm"})
+    if (saved.contains(key) && saved[key] != now[key])
+      throw Error("trainer: --resume " + path.string() + " holds a different model: " + key + " " +
+                  saved[key].dump() + " in the checkpoint, " + now[key].dump() +
+                  " now (repeat the run's model flags)");
+}
+
 }  // namespace
 
 std::string summary_line(const std::string& label, const RunResult& result, const TrainConfig& config) {
@@ -323,24 +337,6 @@ void Trainer::save_checkpoint(const std::filesystem::path& path, int epoch, int6
   metadata["history"] = history.dump();
   save_safetensors(path, checkpoint_tensors(), metadata);
 }
-
-namespace {
-
-// The model is built from the flags, not from the checkpoint: when a checkpoint's tensors do not fit,
-// a checkpoint of another architecture is named as such.
-void require_same_model(const std::filesystem::path& path, const Metadata& metadata,
-                        const nlohmann::json& now) {
-  auto it = metadata.find("config");
-  if (it == metadata.end()) return;  // not written by this trainer: the tensors' shapes decide
-  nlohmann::json saved = nlohmann::json::parse(it->second);
-  for (const char* key : {"model", "hidden", "conv_channels", "convs_per_block", "cnn_hidden", "batchnorm"})
-    if (saved.contains(key) && saved[key] != now[key])
-      throw Error("trainer: --resume " + path.string() + " holds a different model: " + key + " " +
-                  saved[key].dump() + " in the checkpoint, " + now[key].dump() +
-                  " now (repeat the run's model flags)");
-}
-
-}  // namespace
 
 void Trainer::load_checkpoint(const std::filesystem::path& path, int* epoch, int64_t* batch) {
   Metadata metadata;
