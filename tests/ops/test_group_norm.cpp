@@ -31,66 +31,23 @@ Dims dims_of(const Shape& shape, int64_t groups) {
   return {shape[0], shape[1], s, groups};
 }
 
-struct Ref {
-  std::vector<double> y, mean, invstd;  // mean, invstd (N, G)
-};
+using Ref = RowRef;
+using Grads = RowGrads;
 
-// A group of sample n is the contiguous block [(n·G + g)·M, (n·G + g + 1)·M), M = C/G·S.
-Ref forward_ref(const std::vector<double>& x, const Dims& d, const std::vector<double>& gamma,
-                const std::vector<double>& beta, double eps) {
-  int64_t m = d.per_group(), rows = d.n * d.g;
-  Ref r{std::vector<double>(x.size()), std::vector<double>(size_t(rows)),
-        std::vector<double>(size_t(rows))};
-  for (int64_t row = 0; row < rows; ++row) {
-    const double* block = x.data() + row * m;
-    double mean = 0, var = 0;
-    for (int64_t j = 0; j < m; ++j) mean += block[j];
-    mean /= double(m);
-    for (int64_t j = 0; j < m; ++j) var += (block[j] - mean) * (block[j] - mean);
-    double invstd = 1.0 / std::sqrt(var / double(m) + eps);
-    r.mean[size_t(row)] = mean;
-    r.invstd[size_t(row)] = invstd;
-    for (int64_t j = 0; j < m; ++j) {
-      int64_t c = (row % d.g) * (d.c / d.g) + j / d.s;
-      double v = (block[j] - mean) * invstd;
-      if (!gamma.empty()) v *= gamma[size_t(c)];
-      if (!beta.empty()) v += beta[size_t(c)];
-      r.y[size_t(row * m + j)] = v;
-    }
-  }
-  return r;
+// Channel of element j of row (n·G + g): the groups of a sample are contiguous blocks of C/G
+// channels of S positions each.
+auto channel_of(const Dims& d) {
+  return [d](int64_t row, int64_t j) { return (row % d.g) * (d.c / d.g) + j / d.s; };
 }
 
-struct Grads {
-  std::vector<double> dx, dgamma, dbeta;
-};
+Ref forward_ref(const std::vector<double>& x, const Dims& d, const std::vector<double>& gamma,
+                const std::vector<double>& beta, double eps) {
+  return rows_forward_ref(x, d.per_group(), gamma, beta, eps, channel_of(d));
+}
 
 Grads backward_ref(const std::vector<double>& dy, const std::vector<double>& x, const Dims& d,
                    const std::vector<double>& gamma, const Ref& fwd) {
-  int64_t m = d.per_group(), rows = d.n * d.g;
-  Grads g{std::vector<double>(x.size()), std::vector<double>(size_t(d.c)),
-          std::vector<double>(size_t(d.c))};
-  for (int64_t row = 0; row < rows; ++row) {
-    double mean = fwd.mean[size_t(row)], invstd = fwd.invstd[size_t(row)];
-    double a = 0, b = 0;
-    auto channel = [&](int64_t j) { return size_t((row % d.g) * (d.c / d.g) + j / d.s); };
-    for (int64_t j = 0; j < m; ++j) {
-      size_t k = size_t(row * m + j);
-      double xhat = (x[k] - mean) * invstd;
-      double w = gamma.empty() ? 1.0 : gamma[channel(j)];
-      a += dy[k] * w;
-      b += dy[k] * w * xhat;
-      g.dgamma[channel(j)] += dy[k] * xhat;
-      g.dbeta[channel(j)] += dy[k];
-    }
-    for (int64_t j = 0; j < m; ++j) {
-      size_t k = size_t(row * m + j);
-      double xhat = (x[k] - mean) * invstd;
-      double w = gamma.empty() ? 1.0 : gamma[channel(j)];
-      g.dx[k] = invstd * (dy[k] * w - (a + xhat * b) / double(m));
-    }
-  }
-  return g;
+  return rows_backward_ref(dy, x, d.per_group(), gamma, d.c, fwd, channel_of(d));
 }
 
 // Forward and backward of group norm (instance: group norm with G = C through its own entry

@@ -14,64 +14,18 @@ using namespace vkt::conformance::norm;
 
 namespace {
 
-// x viewed as (R, D).
-struct Ref {
-  std::vector<double> y, mean, invstd;
-};
+// x viewed as (R, D); γ and β have D elements.
+using Ref = RowRef;
+using Grads = RowGrads;
 
 Ref forward_ref(const std::vector<double>& x, int64_t d, const std::vector<double>& gamma,
                 const std::vector<double>& beta, double eps) {
-  int64_t rows = int64_t(x.size()) / d;
-  Ref r{std::vector<double>(x.size()), std::vector<double>(size_t(rows)),
-        std::vector<double>(size_t(rows))};
-  for (int64_t i = 0; i < rows; ++i) {
-    const double* row = x.data() + i * d;
-    double mean = 0, var = 0;
-    for (int64_t j = 0; j < d; ++j) mean += row[j];
-    mean /= double(d);
-    for (int64_t j = 0; j < d; ++j) var += (row[j] - mean) * (row[j] - mean);
-    double invstd = 1.0 / std::sqrt(var / double(d) + eps);
-    r.mean[size_t(i)] = mean;
-    r.invstd[size_t(i)] = invstd;
-    for (int64_t j = 0; j < d; ++j) {
-      double v = (row[j] - mean) * invstd;
-      if (!gamma.empty()) v *= gamma[size_t(j)];
-      if (!beta.empty()) v += beta[size_t(j)];
-      r.y[size_t(i * d + j)] = v;
-    }
-  }
-  return r;
+  return rows_forward_ref(x, d, gamma, beta, eps, [](int64_t, int64_t j) { return j; });
 }
-
-struct Grads {
-  std::vector<double> dx, dgamma, dbeta;
-};
 
 Grads backward_ref(const std::vector<double>& dy, const std::vector<double>& x, int64_t d,
                    const std::vector<double>& gamma, const Ref& fwd) {
-  int64_t rows = int64_t(x.size()) / d;
-  Grads g{std::vector<double>(x.size()), std::vector<double>(size_t(d)),
-          std::vector<double>(size_t(d))};
-  for (int64_t i = 0; i < rows; ++i) {
-    double mean = fwd.mean[size_t(i)], invstd = fwd.invstd[size_t(i)];
-    double a = 0, b = 0;
-    for (int64_t j = 0; j < d; ++j) {
-      size_t k = size_t(i * d + j);
-      double xhat = (x[k] - mean) * invstd;
-      double w = gamma.empty() ? 1.0 : gamma[size_t(j)];
-      a += dy[k] * w;
-      b += dy[k] * w * xhat;
-      g.dgamma[size_t(j)] += dy[k] * xhat;
-      g.dbeta[size_t(j)] += dy[k];
-    }
-    for (int64_t j = 0; j < d; ++j) {
-      size_t k = size_t(i * d + j);
-      double xhat = (x[k] - mean) * invstd;
-      double w = gamma.empty() ? 1.0 : gamma[size_t(j)];
-      g.dx[k] = invstd * (dy[k] * w - (a + xhat * b) / double(d));
-    }
-  }
-  return g;
+  return rows_backward_ref(dy, x, d, gamma, d, fwd, [](int64_t, int64_t j) { return j; });
 }
 
 // Forward and backward of x `shape` normalized over `normalized`; γ and β switched separately.
