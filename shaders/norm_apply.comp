@@ -1,11 +1,13 @@
 #version 450
 #extension GL_GOOGLE_include_directive : enable
+#include "norm_affine.glsl"
 #include "norm_planes.glsl"
 // y = (x − mean[r]) · invstd[r] · gamma[c] + beta[c] elementwise over planes (norm_planes.glsl):
 // r = (p / stat_div) % stat_mod or o (STAT_PER_OFFSET), c = (p / channel_div) % channel_mod or o
 // (batch norm: r = c = channel; group norm: r = (n, group), c = channel; layer norm: r = row,
-// c = position in the normalized shape). RELU: a ReLU fused after it, y = max(0, ·) as
-// activation.comp computes it (x < 0 ? 0 : x, NaN passes), saving a pass over y.
+// c = position in the normalized shape), as norm_affine.glsl computes it. RELU: a ReLU fused after
+// it, y = max(0, ·) as activation.comp computes it (x < 0 ? 0 : x, NaN passes), saving a pass over
+// y; the backward kernels recompute its mask from x.
 layout(constant_id = 1) const bool HAS_GAMMA = false;
 layout(constant_id = 2) const bool HAS_BETA = false;
 layout(constant_id = 3) const uint TILE_X = 256;
@@ -46,15 +48,11 @@ void main() {
     if (HAS_BETA && CHANNEL_PER_OFFSET) b = beta[o];
     uint i = base + o;
     if (VEC4) {
-      vec4 v = (x[i] - m) * s;
-      if (HAS_GAMMA) v *= g;
-      if (HAS_BETA) v += b;
+      vec4 v = norm_affine(x[i], m, s, g, b);
       if (RELU) v = mix(v, vec4(0.0), lessThan(v, vec4(0.0)));
       y[i] = v;
     } else {
-      float v = (x[i >> 2][i & 3] - m) * s;
-      if (HAS_GAMMA) v *= g;
-      if (HAS_BETA) v += b;
+      float v = norm_affine(x[i >> 2][i & 3], m, s, g, b);
       if (RELU) v = v < 0.0 ? 0.0 : v;
       y[i >> 2][i & 3] = v;
     }

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : enable
 #include "index.glsl"
+#include "norm_affine.glsl"
 #include "norm_common.glsl"
 // Backward sums over reduction rows, chunk by chunk as in norm_stats (norm_common.glsl):
 //   sum_dy[row, chunk] = Σ dy·g,   sum_dy_xhat[row, chunk] = Σ dy·g·x̂
@@ -8,9 +9,10 @@
 // run j of reduction row `row` is r = j·stat_per_run + row / rows_per_stat (the reduction row itself
 // when STAT_IS_ROW); the channel of element `at` is its offset in the run when CHANNEL_IS_OFFSET,
 // else (at / channel_div) % channel_mod. Outputs are (rows, chunks); with one chunk they are the
-// final sums, otherwise norm_sum_chunks finishes them. MASKED: a ReLU was fused after the forward
-// (norm_apply's RELU) and its output y is bound: dy counts only where y > 0, as activation.comp's
-// relu backward computes it (dy·1 or dy·0).
+// final sums, otherwise norm_sum_chunks finishes them. MASKED (batch norm: STAT_IS_ROW, a row is a
+// channel, not WEIGHTED): a ReLU was fused after the forward (norm_apply's RELU); dy counts only
+// where the forward's y = norm_affine(x, mean, invstd, gamma[row], beta[row]) is > 0, as
+// activation.comp's relu backward computes it (dy·1 or dy·0), recomputed here bit for bit.
 layout(constant_id = 1) const bool WEIGHTED = false;
 layout(constant_id = 2) const bool STAT_IS_ROW = false;
 // COLUMNS > 0: rows of one-element runs, COLUMNS of them per workgroup.
@@ -20,6 +22,9 @@ layout(constant_id = 4) const bool CHANNEL_IS_OFFSET = false;
 // four at a time.
 layout(constant_id = 5) const bool VEC4 = false;
 layout(constant_id = 6) const bool MASKED = false;
+// With MASKED: the forward had gamma, beta (otherwise 1 and 0).
+layout(constant_id = 7) const bool MASK_GAMMA = false;
+layout(constant_id = 8) const bool MASK_BETA = false;
 layout(std430, binding = 0) readonly buffer DY { vec4 dy[]; };
 layout(std430, binding = 1) readonly buffer X { vec4 x[]; };
 layout(std430, binding = 2) readonly buffer Mean { float mean[]; };
@@ -27,7 +32,7 @@ layout(std430, binding = 3) readonly buffer Invstd { float invstd[]; };
 layout(std430, binding = 4) readonly buffer Gamma { float gamma[]; };
 layout(std430, binding = 5) writeonly buffer SumDy { float sum_dy[]; };
 layout(std430, binding = 6) writeonly buffer SumDyXhat { float sum_dy_xhat[]; };
-layout(std430, binding = 7) readonly buffer Y { vec4 y[]; };
+layout(std430, binding = 7) readonly buffer Beta { float beta[]; };
 layout(push_constant) uniform Push {
   uint rows, segments, seg_len, chunk_len, chunks;
   uint stat_per_run, rows_per_stat, channel_div, channel_mod;
@@ -50,6 +55,8 @@ void main() {
       row_mean = mean[row];
       row_invstd = invstd[row];
     }
+    float mask_gamma = MASKED && MASK_GAMMA ? gamma[row] : 1.0;
+    float mask_beta = MASKED && MASK_BETA ? beta[row] : 0.0;
     uint row_stat = STAT_IS_ROW ? 0 : row / rows_per_stat;
     uint unit = VEC4 ? 4 : 1, seg = COLUMNS > 0 ? 1 : seg_len / unit;
     NormCursor cursor = norm_cursor(begin / unit + lane, lanes, seg);
@@ -62,19 +69,20 @@ void main() {
         s = invstd[r];
       }
       if (VEC4) {
-        vec4 g = dy[at], xhat = (x[at] - m) * s;
-        if (MASKED) g *= vec4(greaterThan(y[at], vec4(0.0)));
+        vec4 g = dy[at], xv = x[at], xhat = (xv - m) * s;
+        if (MASKED)
+          g *= vec4(greaterThan(norm_affine(xv, m, s, mask_gamma, mask_beta), vec4(0.0)));
         sums += vec2(g.x, g.x * xhat.x);
         sums += vec2(g.y, g.y * xhat.y);
         sums += vec2(g.z, g.z * xhat.z);
         sums += vec2(g.w, g.w * xhat.w);
       } else {
-        float g = dy[at >> 2][at & 3];
-        if (MASKED) g *= y[at >> 2][at & 3] > 0.0 ? 1.0 : 0.0;
+        float g = dy[at >> 2][at & 3], xv = x[at >> 2][at & 3];
+        if (MASKED) g *= norm_affine(xv, m, s, mask_gamma, mask_beta) > 0.0 ? 1.0 : 0.0;
         if (WEIGHTED)
           g *= gamma[CHANNEL_IS_OFFSET ? (COLUMNS > 0 ? 0 : cursor.offset)
                                        : (at / channel_div) % channel_mod];
-        sums += vec2(g, g * (x[at >> 2][at & 3] - m) * s);
+        sums += vec2(g, g * (xv - m) * s);
       }
       if (COLUMNS == 0) norm_advance(cursor, seg);
     }

@@ -99,14 +99,16 @@ Variable batch_norm(const Variable& x, const Variable& weight, const Variable& b
                                    running_mean, running_var, num_batches_tracked, options);
   bool batch_stats = batch_norm_uses_batch_stats(options, running_mean);
   auto x_node = x.node(), w_node = weight.node(), b_node = bias.node();
-  // A fused ReLU's backward masks dy with the output, as ReLU's own backward would.
-  Tensor relu_output = options.relu ? out.y : Tensor();
+  // A fused ReLU's backward masks dy where the output is > 0, as ReLU's own backward would; the
+  // kernels recompute that output from x and beta instead of reading it.
+  std::optional<FusedRelu> relu;
+  if (options.relu) relu = FusedRelu{value_or_empty(bias)};
   const char* name = options.relu ? "batch_norm_relu" : "batch_norm";
   return make_result(out.y, {x, weight, bias}, name, [=](const Tensor& dy) {
     NormGradients g{fresh_if(needs_grad(x_node), x_node), fresh_if(needs_grad(w_node), w_node),
                     fresh_if(needs_grad(b_node), b_node)};
     batch_norm_backward(dy, x_node->value, w_node ? w_node->value : Tensor(), out.save_mean,
-                        out.save_invstd, g.dx, g.dgamma, g.dbeta, batch_stats, relu_output);
+                        out.save_invstd, g.dx, g.dgamma, g.dbeta, batch_stats, relu);
     accumulate_norm(x_node, w_node, b_node, g);
   });
 }

@@ -135,14 +135,12 @@ NormOutput batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
                          const Tensor& save_mean, const Tensor& save_invstd, const Tensor& dx,
                          const Tensor& dgamma, const Tensor& dbeta, bool batch_stats,
-                         const Tensor& relu_output) {
+                         const std::optional<FusedRelu>& relu) {
   BatchShape shape = batch_shape(x, "x");
   require_dtype(dy, DType::f32, kOp, "dy");
   require_same_shape(dy, x, kOp, "dy", "x");
-  if (relu_output.defined()) {
-    require_dtype(relu_output, DType::f32, kOp, "relu_output");
-    require_same_shape(relu_output, x, kOp, "relu_output", "x");
-  }
+  Tensor relu_beta = relu ? relu->beta : Tensor();
+  require_vector(relu_beta, shape.c, kOp, "relu.beta");
   require_vector(gamma, shape.c, kOp, "gamma");
   require_defined(save_mean, kOp, "save_mean");
   require_defined(save_invstd, kOp, "save_invstd");
@@ -154,7 +152,7 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
   }
   require_vector(dgamma, shape.c, kOp, "dgamma");
   require_vector(dbeta, shape.c, kOp, "dbeta");
-  require_device(x, {dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, relu_output});
+  require_device(x, {dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, relu_beta});
   if (shape.c == 0) return;
   if (x.numel() == 0) {  // empty batch: the parameter gradients are sums over nothing
     if (dgamma.defined()) dgamma.fill(0.0f);
@@ -168,17 +166,17 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
     sum_dy = or_scratch(dbeta, device, {shape.c});
     sum_dy_xhat = or_scratch(dgamma, device, {shape.c});
     norm_backward_sums(dy, x, save_mean, save_invstd, Tensor{}, shape.rows(), shape.map(), true,
-                       sum_dy, sum_dy_xhat, relu_output);
+                       sum_dy, sum_dy_xhat, relu ? &*relu : nullptr, gamma);
   }
   if (dx.defined())
     norm_backward_input(batch_stats ? NormBackwardMode::batch : NormBackwardMode::batch_eval, dy, x,
                         save_mean, save_invstd, gamma, sum_dy, sum_dy_xhat, shape.map(),
-                        shape.per_channel(), dx, relu_output);
+                        shape.per_channel(), dx, relu ? &*relu : nullptr);
 }
 
 NormGradients batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
                                   const Tensor& save_mean, const Tensor& save_invstd,
-                                  bool batch_stats, const Tensor& relu_output) {
+                                  bool batch_stats, const std::optional<FusedRelu>& relu) {
   BatchShape shape = batch_shape(x, "x");
   NormGradients grads{Tensor::empty(x.device(), x.shape()), {}, {}};
   if (gamma.defined()) {
@@ -186,7 +184,7 @@ NormGradients batch_norm_backward(const Tensor& dy, const Tensor& x, const Tenso
     grads.dbeta = Tensor::empty(x.device(), {shape.c});
   }
   batch_norm_backward(dy, x, gamma, save_mean, save_invstd, grads.dx, grads.dgamma, grads.dbeta,
-                      batch_stats, relu_output);
+                      batch_stats, relu);
   return grads;
 }
 

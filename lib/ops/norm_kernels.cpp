@@ -204,8 +204,9 @@ void norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const
 void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& invstd,
                         const Tensor& weight, const NormRows& rows, const NormMap& map,
                         bool stat_is_row, const Tensor& sum_dy, const Tensor& sum_dy_xhat,
-                        const Tensor& relu_output) {
-  const Tensor& mask = relu_output.defined() ? relu_output : x;  // a stand-in when there is none
+                        const FusedRelu* relu, const Tensor& relu_gamma) {
+  assert(!relu || (stat_is_row && !weight.defined()));
+  bool mask_gamma = relu && relu_gamma.defined(), mask_beta = relu && relu->beta.defined();
   NormChunks chunks = norm_chunks(x.device(), rows);
   Tensor partial_a = sum_dy, partial_b = sum_dy_xhat;
   uint64_t partials = uint64_t(rows.rows) * chunks.chunks;
@@ -235,10 +236,11 @@ void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, c
   scheduler.dispatch(
       Kernel{"norm_backward_reduce",
              {chunks.group, weight.defined(), stat_is_row, chunks.columns, channel_is_offset,
-              !weight.defined() && reduce_vec4(rows, chunks, {dy, x, mask}),
-              relu_output.defined()}},
-      {in(dy), in(x), in(mean), in(invstd), in(weight.defined() ? weight : mean), out(partial_a),
-       out(partial_b), in(mask)},
+              !weight.defined() && reduce_vec4(rows, chunks, {dy, x}), relu != nullptr,
+              mask_gamma, mask_beta}},
+      {in(dy), in(x), in(mean), in(invstd),
+       in(weight.defined() ? weight : mask_gamma ? relu_gamma : mean), out(partial_a),
+       out(partial_b), in(mask_beta ? relu->beta : mean)},
       push, grid_groups(chunks.workgroups(rows)));
   if (chunks.chunks == 1) return;
   struct {
@@ -252,10 +254,9 @@ void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, c
 void norm_backward_input(NormBackwardMode mode, const Tensor& dy, const Tensor& x,
                          const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
                          const Tensor& sum_dy, const Tensor& sum_dy_xhat, const NormMap& map,
-                         uint64_t count, const Tensor& dx, const Tensor& relu_output) {
-  const Tensor& mask = relu_output.defined() ? relu_output : x;  // a stand-in when there is none
-  NormPlanes planes =
-      norm_planes(x.device(), map, uint64_t(x.numel()), vec4_aligned({dy, x, dx, mask}));
+                         uint64_t count, const Tensor& dx, const FusedRelu* relu) {
+  bool mask_beta = relu && relu->beta.defined();
+  NormPlanes planes = norm_planes(x.device(), map, uint64_t(x.numel()), vec4_aligned({dy, x, dx}));
   struct {
     uint32_t planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
     float count;
@@ -265,10 +266,10 @@ void norm_backward_input(NormBackwardMode mode, const Tensor& dy, const Tensor& 
   scheduler_of(x).dispatch(Kernel{"norm_backward_apply",
                                   {planes.group, uint32_t(mode), gamma.defined(), planes.tile_x,
                                    planes.stat.per_offset, planes.channel.per_offset, planes.vec4,
-                                   relu_output.defined()}},
+                                   relu != nullptr, mask_beta}},
                            {in(dy), in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
                             in(sums ? sum_dy : mean), in(sums ? sum_dy_xhat : mean), out(dx),
-                            in(mask)},
+                            in(mask_beta ? relu->beta : mean)},
                            push, planes.grid);
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ops/launch.hpp"
+#include "vktrain/ops/norm.hpp"
 
 namespace vkt::detail {
 
@@ -51,19 +52,20 @@ void norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const
                 const Tensor& beta, const NormMap& map, const Tensor& y, bool relu = false);
 // sum_dy[row] = Σ dy·g and sum_dy_xhat[row] = Σ dy·g·x̂ over each reduction row, g = weight[c] or 1
 // when weight is undefined. stat_is_row: the statistics row of every element is its reduction row.
-// relu_output: the output of a forward that fused a ReLU (norm_apply's relu); dy then counts only
-// where it is > 0. Undefined: no ReLU.
+// relu: the forward fused a ReLU (norm_apply's relu); dy then counts only where its output, recomputed
+// from x with relu_gamma and relu->beta, is > 0. Only with stat_is_row, rows that are channels
+// (batch norm) and no weight.
 void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& invstd,
                         const Tensor& weight, const NormRows& rows, const NormMap& map,
                         bool stat_is_row, const Tensor& sum_dy, const Tensor& sum_dy_xhat,
-                        const Tensor& relu_output = {});
+                        const FusedRelu* relu = nullptr, const Tensor& relu_gamma = {});
 
 // The dx formulas of shaders/norm_backward_apply.comp.
 enum class NormBackwardMode : uint32_t { group = 0, batch = 1, batch_eval = 2 };
 void norm_backward_input(NormBackwardMode mode, const Tensor& dy, const Tensor& x,
                          const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
                          const Tensor& sum_dy, const Tensor& sum_dy_xhat, const NormMap& map,
-                         uint64_t count, const Tensor& dx, const Tensor& relu_output = {});
+                         uint64_t count, const Tensor& dx, const FusedRelu* relu = nullptr);
 
 // Argument checks: an optional float32 vector of n elements, shape (n,).
 void require_vector(const Tensor& t, int64_t n, const char* op, const char* name);

@@ -1,7 +1,8 @@
 // batch_norm1d / batch_norm2d: training and eval forwards against a float64 reference, running
 // statistics over several steps (momentum and cumulative), captured steps, a large common offset,
-// affine and track_running_stats switched off, a fused ReLU, backward (reference by finite
-// differences, then the GPU), the eval-mode fold into conv/linear weights, and argument errors.
+// affine and track_running_stats switched off, a fused ReLU (its mask at 0 included), backward
+// (reference by finite differences, then the GPU), the eval-mode fold into conv/linear weights,
+// and argument errors.
 // Kernels exercised: norm_stats, norm_finalize, batch_norm_finalize (running statistics),
 // batch_norm_invstd (eval), norm_apply, norm_backward_reduce, norm_sum_chunks,
 // norm_backward_apply, batch_norm_fold, batch_norm_fold_weights.
@@ -152,7 +153,7 @@ void check_training(Context& ctx, const std::string& label, const Shape& shape, 
   Tensor dgamma = affine ? ctx.poisoned({d.c}) : Tensor{};
   Tensor dbeta = affine ? ctx.poisoned({d.c}) : Tensor{};
   batch_norm_backward(ctx.upload(dy, shape), tx, tgamma, save_mean, save_invstd, dx, dgamma, dbeta,
-                      true, relu ? y : Tensor());
+                      true, relu ? std::optional(FusedRelu{tbeta}) : std::nullopt);
   std::vector<double> dy_ref = to_double(dy);
   if (relu)
     for (size_t i = 0; i < dy_ref.size(); ++i) dy_ref[i] *= y_gpu[i] > 0.0f ? 1.0 : 0.0;
@@ -229,6 +230,64 @@ void check_running(Context& ctx, const Shape& shape, std::optional<float> moment
   ctx.check("eval_dbeta", text, grads.dbeta.to_host(), ref.dbeta, kBackwardTolerance);
 }
 
+// A fused ReLU's backward recomputes the forward's output from x: its mask must be the forward's
+// y > 0 exactly, also where y is 0 up to rounding. β is chosen from the forward's statistics so
+// that (x − mean)·invstd·γ + β is 0 in float32 arithmetic for nine equal x per channel (up to three
+// samples by three positions); with dy = 1, dβ = Σ(y > 0) must then count the forward's positives
+// exactly, and dx must follow the same mask. batch: training (batch statistics); otherwise eval
+// with running statistics.
+void check_relu_mask_at_zero(Context& ctx, const Shape& shape, bool batch) {
+  Dims d = dims_of(shape);
+  std::vector<float> x = ctx.uniform(size_t(shape_numel(shape)));
+  for (int64_t c = 0; c < d.c; ++c)
+    for (int64_t n = 0; n < std::min<int64_t>(d.n, 3); ++n)
+      for (int64_t s = 0; s < std::min<int64_t>(d.s, 3); ++s) x[d.at(n, c, s)] = x[d.at(0, c, 0)];
+  std::vector<float> gamma = ctx.uniform(size_t(d.c), 0.5f, 1.5f);
+  Tensor tx = ctx.upload(x, shape), tgamma = ctx.upload(gamma, {d.c});
+  Tensor running_mean = ctx.upload(ctx.uniform(size_t(d.c)), {d.c});
+  Tensor running_var = ctx.upload(ctx.uniform(size_t(d.c), 0.5f, 1.5f), {d.c});
+  BatchNormOptions options{.training = batch, .relu = true};
+  Tensor rm = batch ? Tensor() : running_mean, rv = batch ? Tensor() : running_var;
+  Tensor save_mean = ctx.poisoned({d.c}), save_invstd = ctx.poisoned({d.c});
+  Tensor y = ctx.poisoned(shape);
+  // The statistics do not depend on β: a first forward finds them, the second runs with the β.
+  batch_norm_forward(tx, tgamma, {}, rm, rv, {}, save_mean, save_invstd, y, options);
+  std::vector<float> mean = save_mean.to_host(), invstd = save_invstd.to_host();
+  std::vector<float> beta(size_t(d.c));
+  for (size_t c = 0; c < beta.size(); ++c) {
+    volatile float xhat = (x[d.at(0, int64_t(c), 0)] - mean[c]) * invstd[c];  // no contraction
+    volatile float scaled = xhat * gamma[c];
+    beta[c] = -scaled;
+  }
+  Tensor tbeta = ctx.upload(beta, {d.c});
+  batch_norm_forward(tx, tgamma, tbeta, rm, rv, {}, save_mean, save_invstd, y, options);
+
+  std::vector<float> ones(x.size(), 1.0f);
+  Tensor dx = ctx.poisoned(shape), dgamma = ctx.poisoned({d.c}), dbeta = ctx.poisoned({d.c});
+  batch_norm_backward(ctx.upload(ones, shape), tx, tgamma, save_mean, save_invstd, dx, dgamma,
+                      dbeta, batch, FusedRelu{tbeta});
+  std::vector<float> y_gpu = y.to_host();
+  std::vector<double> mask(x.size()), positives(size_t(d.c));
+  for (int64_t n = 0; n < d.n; ++n)
+    for (int64_t c = 0; c < d.c; ++c)
+      for (int64_t s = 0; s < d.s; ++s) {
+        size_t i = d.at(n, c, s);
+        mask[i] = y_gpu[i] > 0.0f ? 1.0 : 0.0;
+        positives[size_t(c)] += mask[i];
+      }
+  std::string text = shapes({shape}) + (batch ? " train" : " eval");
+  std::vector<float> dbeta_gpu = dbeta.to_host();
+  double worst = 0;
+  for (size_t c = 0; c < positives.size(); ++c)
+    worst = std::isfinite(dbeta_gpu[c]) ? std::max(worst, std::fabs(dbeta_gpu[c] - positives[c]))
+                                        : INFINITY;
+  ctx.check_that("dbeta_counts_positives", worst == 0.0, worst, 0.0,
+                 text + ": max |dβ − #(y > 0)| per channel");
+  Grads ref = backward_ref(mask, to_double(x), d, to_double(gamma), to_double(mean),
+                           to_double(invstd), batch);
+  ctx.check("dx", text, dx.to_host(), ref.dx, kBackwardTolerance);
+}
+
 }  // namespace
 
 VKT_CASE("batch_norm2d", "training_odd") {
@@ -250,6 +309,15 @@ VKT_CASE("batch_norm2d", "relu_chunked_no_affine") {
 }
 VKT_CASE("batch_norm1d", "relu_columns") {
   check_training(ctx, "", {9, 37}, true, 0.0f, true);
+}
+VKT_CASE("batch_norm2d", "relu_mask_at_zero") {
+  check_relu_mask_at_zero(ctx, {3, 5, 7, 9}, true);   // scalar paths
+  check_relu_mask_at_zero(ctx, {4, 3, 4, 4}, true);   // vec4 paths
+  check_relu_mask_at_zero(ctx, {3, 5, 7, 9}, false);  // eval
+}
+VKT_CASE("batch_norm1d", "relu_mask_at_zero") {
+  check_relu_mask_at_zero(ctx, {9, 37}, true);
+  check_relu_mask_at_zero(ctx, {9, 37}, false);
 }
 VKT_CASE("batch_norm2d", "training_no_affine") {
   check_training(ctx, "", {2, 3, 5, 7}, false);
@@ -551,9 +619,9 @@ VKT_CASE("batch_norm2d", "bad_arguments") {
                   {"batch_norm", "(7,)", "(N, C)"});
   ctx.check_error("backward_saved_shape", [&] { (void)batch_norm_backward(x, x, c5, c4, c5); },
                   {"batch_norm", "save_mean", "(4,)", "expected (5,)"});
-  ctx.check_error("backward_relu_output_shape",
-                  [&] { (void)batch_norm_backward(x, x, c5, c5, c5, true, ctx.poisoned({2, 5, 9})); },
-                  {"batch_norm", "relu_output", "(2, 5, 9)", "(2, 5, 3, 3)"});
+  ctx.check_error("backward_relu_beta_shape",
+                  [&] { (void)batch_norm_backward(x, x, c5, c5, c5, true, FusedRelu{c4}); },
+                  {"batch_norm", "relu.beta", "(4,)", "expected (5,)"});
   ctx.check_error("fold_weight_channels",
                   [&] {
                     (void)batch_norm_fold_weights(ctx.poisoned({4, 3}), {}, {c5, c5});

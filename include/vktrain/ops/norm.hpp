@@ -40,8 +40,16 @@ struct BatchNormOptions {
   std::optional<float> momentum = 0.1f;
   bool training = true;
   // A ReLU fused after the normalization, y = max(0, BN(x)) in the same pass (nn::Sequential uses
-  // it for BatchNorm followed by ReLU); its backward takes y as batch_norm_backward's relu_output.
+  // it for BatchNorm followed by ReLU); its backward takes a FusedRelu.
   bool relu = false;
+};
+
+// For the backward of a forward with BatchNormOptions::relu: dy (the gradient of that y) passes
+// through the ReLU first, dy·(y > 0), in the same kernels. y itself is not read: the kernels
+// recompute it from x, the saved statistics, gamma and this beta, bit for bit as the forward
+// computed it (shaders/common/norm_affine.glsl), which saves two passes over the tensor.
+struct FusedRelu {
+  Tensor beta;  // the forward's beta (C,); undefined when it had none
 };
 
 // training: normalizes with the batch mean and biased variance; when running_mean and running_var
@@ -69,15 +77,15 @@ bool batch_norm_uses_batch_stats(const BatchNormOptions& options, const Tensor& 
 // From save_mean and save_invstd of the forward. batch_stats: the forward used batch statistics
 // (dx = γ·invstd/m·(m·dy − Σdy − x̂·Σdy·x̂)); false: eval with running statistics, which are
 // constants (dx = dy·γ·invstd). dgamma = Σ dy·x̂, dbeta = Σ dy per channel. dx, dgamma, dbeta may be
-// undefined to skip them. relu_output: the y of a forward with options.relu; dy (the gradient of
-// that y) then passes through the ReLU first, dy·(y > 0), in the same kernels.
+// undefined to skip them. relu: the forward fused a ReLU (FusedRelu).
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
                          const Tensor& save_mean, const Tensor& save_invstd, const Tensor& dx,
                          const Tensor& dgamma, const Tensor& dbeta, bool batch_stats = true,
-                         const Tensor& relu_output = {});
+                         const std::optional<FusedRelu>& relu = std::nullopt);
 NormGradients batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
                                   const Tensor& save_mean, const Tensor& save_invstd,
-                                  bool batch_stats = true, const Tensor& relu_output = {});
+                                  bool batch_stats = true,
+                                  const std::optional<FusedRelu>& relu = std::nullopt);
 
 // Eval-mode batch norm as a per-channel affine map y = x·scale + shift:
 // scale = γ/sqrt(running_var + eps), shift = β − running_mean·scale (γ = 1, β = 0 when undefined).
