@@ -139,7 +139,8 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
   BatchShape shape = batch_shape(x, "x");
   require_dtype(dy, DType::f32, kOp, "dy");
   require_same_shape(dy, x, kOp, "dy", "x");
-  Tensor relu_beta = relu ? relu->beta : Tensor();
+  const FusedRelu* fused = relu ? &*relu : nullptr;
+  Tensor relu_beta = fused ? fused->beta : Tensor();
   require_vector(relu_beta, shape.c, kOp, "relu.beta");
   require_vector(gamma, shape.c, kOp, "gamma");
   require_defined(save_mean, kOp, "save_mean");
@@ -166,12 +167,12 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
     sum_dy = or_scratch(dbeta, device, {shape.c});
     sum_dy_xhat = or_scratch(dgamma, device, {shape.c});
     norm_backward_sums(dy, x, save_mean, save_invstd, Tensor{}, shape.rows(), shape.map(), true,
-                       sum_dy, sum_dy_xhat, relu ? &*relu : nullptr, gamma);
+                       sum_dy, sum_dy_xhat, fused, gamma);
   }
   if (dx.defined())
     norm_backward_input(batch_stats ? NormBackwardMode::batch : NormBackwardMode::batch_eval, dy, x,
                         save_mean, save_invstd, gamma, sum_dy, sum_dy_xhat, shape.map(),
-                        shape.per_channel(), dx, relu ? &*relu : nullptr);
+                        shape.per_channel(), dx, fused);
 }
 
 NormGradients batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
