@@ -127,31 +127,33 @@ VkShaderModule Pipelines::module(std::string_view shader) {
   return module;
 }
 
-VkDescriptorSetLayout Pipelines::set_layout(uint32_t bindings) {
-  auto it = set_layouts_.find(bindings);
+VkDescriptorSetLayout Pipelines::set_layout(uint32_t bindings, uint32_t windows) {
+  auto key = std::make_pair(bindings, windows);
+  auto it = set_layouts_.find(key);
   if (it != set_layouts_.end()) return it->second;
-  std::vector<VkDescriptorSetLayoutBinding> slots(bindings);
-  for (uint32_t i = 0; i < bindings; ++i) {
+  std::vector<VkDescriptorSetLayoutBinding> slots(bindings + (windows > 0 ? 1 : 0));
+  for (uint32_t i = 0; i < slots.size(); ++i) {
     slots[i].binding = i;
-    slots[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    slots[i].descriptorCount = 1;
+    slots[i].descriptorType =
+        i < bindings ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER : VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
+    slots[i].descriptorCount = i < bindings ? 1 : windows;
     slots[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
   }
   VkDescriptorSetLayoutCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
   if (push_descriptors_) info.flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR;
-  info.bindingCount = bindings;
+  info.bindingCount = uint32_t(slots.size());
   info.pBindings = slots.data();
   VkDescriptorSetLayout layout;
   VKT_CHECK(vkCreateDescriptorSetLayout(device_, &info, nullptr, &layout));
-  set_layouts_[bindings] = layout;
+  set_layouts_[key] = layout;
   return layout;
 }
 
-VkPipelineLayout Pipelines::layout(uint32_t bindings, uint32_t push_size) {
-  auto key = std::make_pair(bindings, push_size);
+VkPipelineLayout Pipelines::layout(uint32_t bindings, uint32_t windows, uint32_t push_size) {
+  auto key = std::make_tuple(bindings, windows, push_size);
   auto it = layouts_.find(key);
   if (it != layouts_.end()) return it->second;
-  VkDescriptorSetLayout set = set_layout(bindings);
+  VkDescriptorSetLayout set = set_layout(bindings, windows);
   VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size};
   VkPipelineLayoutCreateInfo info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
   info.setLayoutCount = 1;
@@ -164,8 +166,9 @@ VkPipelineLayout Pipelines::layout(uint32_t bindings, uint32_t push_size) {
   return layout;
 }
 
-const PipelineEntry& Pipelines::get(const Kernel& kernel, uint32_t bindings, uint32_t push_size) {
-  auto key = std::make_tuple(std::string(kernel.shader), kernel.spec, bindings, push_size);
+const PipelineEntry& Pipelines::get(const Kernel& kernel, uint32_t bindings, uint32_t push_size,
+                                    uint32_t windows) {
+  auto key = std::make_tuple(std::string(kernel.shader), kernel.spec, bindings, windows, push_size);
   auto it = pipelines_.find(key);
   if (it != pipelines_.end()) return it->second;
 
@@ -198,7 +201,7 @@ const PipelineEntry& Pipelines::get(const Kernel& kernel, uint32_t bindings, uin
   info.stage.module = module(kernel.shader);
   info.stage.pName = "main";
   info.stage.pSpecializationInfo = entries.empty() ? nullptr : &specialization;
-  info.layout = layout(bindings, push_size);
+  info.layout = layout(bindings, windows, push_size);
   PipelineEntry entry{VK_NULL_HANDLE, info.layout};
   VKT_CHECK(vkCreateComputePipelines(device_, cache_, 1, &info, nullptr, &entry.pipeline));
   ++created_;

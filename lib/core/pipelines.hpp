@@ -36,8 +36,11 @@ class Pipelines {
   Pipelines(const Pipelines&) = delete;
   Pipelines& operator=(const Pipelines&) = delete;
 
-  const PipelineEntry& get(const Kernel& kernel, uint32_t bindings, uint32_t push_size);
-  VkDescriptorSetLayout set_layout(uint32_t bindings);
+  // `bindings` storage buffers at bindings 0 .. bindings-1 and, where `windows` > 0, binding
+  // `bindings` an array of that many uniform buffers (UniformWindows, lib/core/scheduler_impl.hpp).
+  const PipelineEntry& get(const Kernel& kernel, uint32_t bindings, uint32_t push_size,
+                           uint32_t windows = 0);
+  VkDescriptorSetLayout set_layout(uint32_t bindings, uint32_t windows = 0);
   bool push_descriptors() const { return push_descriptors_; }
   uint64_t created() const { return created_; }
   // True when a cache file was found valid for this device and handed to the driver.
@@ -46,7 +49,7 @@ class Pipelines {
   void save_cache() const;
 
  private:
-  VkPipelineLayout layout(uint32_t bindings, uint32_t push_size);
+  VkPipelineLayout layout(uint32_t bindings, uint32_t windows, uint32_t push_size);
   VkShaderModule module(std::string_view shader);
 
   VkDevice device_;
@@ -57,10 +60,10 @@ class Pipelines {
   uint64_t created_ = 0;
   bool cache_loaded_ = false;
   std::map<std::string, VkShaderModule, std::less<>> modules_;
-  std::map<uint32_t, VkDescriptorSetLayout> set_layouts_;
-  std::map<std::pair<uint32_t, uint32_t>, VkPipelineLayout> layouts_;
-  std::map<std::tuple<std::string, std::vector<uint32_t>, uint32_t, uint32_t>, PipelineEntry,
-           std::less<>>
+  std::map<std::pair<uint32_t, uint32_t>, VkDescriptorSetLayout> set_layouts_;
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, VkPipelineLayout> layouts_;
+  std::map<std::tuple<std::string, std::vector<uint32_t>, uint32_t, uint32_t, uint32_t>,
+           PipelineEntry, std::less<>>
       pipelines_;
 };
 

@@ -58,11 +58,14 @@ VkDescriptorSet Recording::allocate_set(VkDescriptorSetLayout layout) {
   constexpr uint32_t kBuffersPerSet = 8;
   for (;;) {
     if (current_pool_ == descriptor_pools_.size()) {
-      VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kBuffersPerSet};
+      // Uniform buffers: the window arrays of UniformWindows (scheduler_impl.hpp).
+      VkDescriptorPoolSize sizes[] = {
+          {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kBuffersPerSet},
+          {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, kSetsPerPool * kBuffersPerSet}};
       VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
       info.maxSets = kSetsPerPool;
-      info.poolSizeCount = 1;
-      info.pPoolSizes = &size;
+      info.poolSizeCount = 2;
+      info.pPoolSizes = sizes;
       VkDescriptorPool pool;
       VKT_CHECK(vkCreateDescriptorPool(device_, &info, nullptr, &pool));
       descriptor_pools_.push_back(pool);

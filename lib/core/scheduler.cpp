@@ -104,6 +104,40 @@ void VulkanScheduler::order(Recording& recording, std::span<const BufferAccess> 
 void VulkanScheduler::dispatch(const Kernel& kernel, std::span<const Arg> args,
                                const void* push_constants, uint32_t push_size,
                                std::array<uint32_t, 3> groups) {
+  record_dispatch(kernel, args, nullptr, push_constants, push_size, groups);
+}
+
+void VulkanScheduler::dispatch_windows(const Kernel& kernel, std::span<const Arg> args,
+                                       const UniformWindows& windows, const void* push_constants,
+                                       uint32_t push_size, std::array<uint32_t, 3> groups) {
+  const std::string op(kernel.shader);
+  const auto& limits = state_.properties.limits;
+  const Tensor& tensor = windows.tensor;
+  VKT_REQUIRE(tensor.defined() && tensor.numel() > 0 && !windows.offsets.empty(), op,
+              "uniform windows need a non-empty tensor and at least one window");
+  VKT_REQUIRE(kUniformWindowBytes <= limits.maxUniformBufferRange &&
+                  windows.offsets.size() <= limits.maxPerStageDescriptorUniformBuffers,
+              op,
+              std::to_string(windows.offsets.size()) + " uniform windows of " +
+                  std::to_string(kUniformWindowBytes) + " bytes exceed the device's " +
+                  std::to_string(limits.maxPerStageDescriptorUniformBuffers) + " of " +
+                  std::to_string(limits.maxUniformBufferRange) + " bytes");
+  uint64_t base = tensor.allocation()->offset + tensor.byte_offset();
+  for (uint64_t offset : windows.offsets)
+    VKT_REQUIRE(offset < tensor.nbytes() &&
+                    (base + offset) % limits.minUniformBufferOffsetAlignment == 0,
+                op,
+                "uniform window at byte " + std::to_string(offset) + " of a " +
+                    std::to_string(tensor.nbytes()) + "-byte tensor is outside it or not a "
+                    "multiple of the device's " +
+                    std::to_string(limits.minUniformBufferOffsetAlignment) +
+                    "-byte uniform alignment");
+  record_dispatch(kernel, args, &windows, push_constants, push_size, groups);
+}
+
+void VulkanScheduler::record_dispatch(const Kernel& kernel, std::span<const Arg> args,
+                                      const UniformWindows* windows, const void* push_constants,
+                                      uint32_t push_size, std::array<uint32_t, 3> groups) {
   const std::string op(kernel.shader);
   const auto& limits = state_.properties.limits;
   for (int i = 0; i < 3; ++i) {
@@ -130,8 +164,11 @@ void VulkanScheduler::dispatch(const Kernel& kernel, std::span<const Arg> args,
     bool write = args[i].access != Access::read;
     accesses.push_back(access_of(tensor, read, write));
   }
+  if (windows) accesses.push_back(access_of(windows->tensor, true, false));
 
-  const PipelineEntry& entry = state_.pipelines->get(kernel, uint32_t(args.size()), push_size);
+  const uint32_t window_count = windows ? uint32_t(windows->offsets.size()) : 0;
+  const PipelineEntry& entry =
+      state_.pipelines->get(kernel, uint32_t(args.size()), push_size, window_count);
   stats_.pipelines_created = state_.pipelines->created();
   ProfileRecorder* profile = profiling();
   Recording& recording = current();
@@ -155,13 +192,27 @@ void VulkanScheduler::dispatch(const Kernel& kernel, std::span<const Arg> args,
     writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     writes[i].pBufferInfo = &buffers[i];
   }
-  if (!args.empty()) {
+  std::vector<VkDescriptorBufferInfo> window_buffers;
+  if (windows) {
+    const Tensor& tensor = windows->tensor;
+    uint64_t base = tensor.allocation()->offset + tensor.byte_offset();
+    for (uint64_t offset : windows->offsets)
+      window_buffers.push_back({tensor.allocation()->buffer(), base + offset,
+                                std::min<uint64_t>(kUniformWindowBytes, tensor.nbytes() - offset)});
+    VkWriteDescriptorSet write{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    write.dstBinding = uint32_t(args.size());
+    write.descriptorCount = window_count;
+    write.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
+    write.pBufferInfo = window_buffers.data();
+    writes.push_back(write);
+  }
+  if (!writes.empty()) {
     if (state_.pipelines->push_descriptors()) {
       vkCmdPushDescriptorSetKHR(cb, VK_PIPELINE_BIND_POINT_COMPUTE, entry.layout, 0,
                                 uint32_t(writes.size()), writes.data());
     } else {
       VkDescriptorSet set =
-          recording.allocate_set(state_.pipelines->set_layout(uint32_t(args.size())));
+          recording.allocate_set(state_.pipelines->set_layout(uint32_t(args.size()), window_count));
       for (auto& write : writes) write.dstSet = set;
       vkUpdateDescriptorSets(state_.device, uint32_t(writes.size()), writes.data(), 0, nullptr);
       vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, entry.layout, 0, 1, &set, 0,
@@ -174,6 +225,7 @@ void VulkanScheduler::dispatch(const Kernel& kernel, std::span<const Arg> args,
   if (profile) profile->close(recording);
 
   for (const Arg& arg : args) recording.retain(arg.tensor.allocation());
+  if (windows) recording.retain(windows->tensor.allocation());
   ++recording.dispatches;
   ++recording.commands;
   ++stats_.dispatches;

@@ -18,6 +18,21 @@ namespace vkt::detail {
 
 struct DeviceState;
 
+// The bytes one uniform-buffer window covers: the smallest maxUniformBufferRange the spec allows
+// is 16 KiB, lavapipe's (and most GPUs') is 64 KiB.
+constexpr uint64_t kUniformWindowBytes = 64 * 1024;
+
+// An array of uniform-buffer windows onto one tensor, bound after a dispatch's storage buffers:
+// window i covers bytes [offsets[i], offsets[i] + min(kUniformWindowBytes, what is left)) of the
+// tensor, and the dispatch reads all of the tensor (for the hazard tracker). llvmpipe loads from
+// uniform buffers at a non-uniform offset with a branch-free gather, where a storage-buffer load
+// is a per-lane loop (docs/performance-notes.md, 2026-12-03): the packed matmul reads its operands
+// this way.
+struct UniformWindows {
+  Tensor tensor;
+  std::vector<uint64_t> offsets;
+};
+
 class VulkanScheduler final : public Scheduler {
  public:
   explicit VulkanScheduler(DeviceState& state);
@@ -25,6 +40,10 @@ class VulkanScheduler final : public Scheduler {
 
   void dispatch(const Kernel& kernel, std::span<const Arg> args, const void* push_constants,
                 uint32_t push_size, std::array<uint32_t, 3> groups) override;
+  // dispatch() with `windows` bound at binding args.size(); checks the device's uniform limits.
+  void dispatch_windows(const Kernel& kernel, std::span<const Arg> args,
+                        const UniformWindows& windows, const void* push_constants,
+                        uint32_t push_size, std::array<uint32_t, 3> groups);
   void copy(const Tensor& src, const Tensor& dst) override;
   void flush() override;
   void synchronize() override;
@@ -60,6 +79,9 @@ class VulkanScheduler final : public Scheduler {
   ProfileRecorder* profiling();
   Recording& current();
   std::unique_ptr<Recording> take_recording(bool reusable);
+  void record_dispatch(const Kernel& kernel, std::span<const Arg> args,
+                       const UniformWindows* windows, const void* push_constants,
+                       uint32_t push_size, std::array<uint32_t, 3> groups);
   // Emits a barrier first when the accesses conflict with earlier ones, then records them.
   void order(Recording& recording, std::span<const BufferAccess> accesses);
   void barrier(Recording& recording);

@@ -15,18 +15,23 @@ namespace vkt::detail {
 
 namespace {
 
-// tiled | subgroup | subgroup:TM,TN
+// tiled | subgroup | subgroup:TM,TN | packed | packed:TM,TN
 KernelChoice parse(const char* op, const char* env_var, const std::string& value) {
   if (value == "tiled") return {KernelChoice::Kind::tiled};
   unsigned rows = 0, columns = 0;
   char end = 0;
-  bool valid = value == "subgroup" ||
-               std::sscanf(value.c_str(), "subgroup:%u,%u%c", &rows, &columns, &end) == 2;
-  VKT_REQUIRE(valid, op,
-              std::string(env_var) + "='" + value +
-                  "': expected tiled, subgroup or subgroup:TM,TN");
-  return {KernelChoice::Kind::subgroup, rows, columns};
+  for (auto [name, kind] : {std::pair{"subgroup", KernelChoice::Kind::subgroup},
+                            std::pair{"packed", KernelChoice::Kind::packed}}) {
+    if (value == name ||
+        std::sscanf(value.c_str(), (std::string(name) + ":%u,%u%c").c_str(), &rows, &columns,
+                    &end) == 2)
+      return {kind, rows, columns};
+  }
+  throw_arg_error(op, std::string(env_var) + "='" + value +
+                          "': expected tiled, subgroup, subgroup:TM,TN, packed or packed:TM,TN");
 }
+
+bool power_of_two(uint32_t n) { return n > 0 && (n & (n - 1)) == 0; }
 
 // The fastest of a few runs (after a warm-up run that also creates the pipeline): the minimum is
 // the least disturbed by other work on a shared machine.
@@ -52,15 +57,20 @@ bool subgroup_possible(const DeviceInfo& info) {
   return lanes >= 4 && lanes <= 128 && lanes <= info.max_workgroup_invocations;
 }
 
-// What the tuner times: the tiled kernel and subgroup tiles of 1, 2, 4 and 8 subgroups of rows by
-// 4 or 8 columns per lane (rows x columns <= 512, what resolve_kernel accepts).
-std::vector<KernelChoice> candidates(const DeviceInfo& info) {
+// What the tuner times: the tiled kernel and subgroup (and, where available, packed) tiles of 1,
+// 2, 4 and 8 subgroups of rows by 4 or 8 columns per lane (rows x columns <= 512, what
+// resolve_kernel accepts).
+std::vector<KernelChoice> candidates(const DeviceInfo& info, bool packed_available) {
   std::vector<KernelChoice> list{{KernelChoice::Kind::tiled}};
   uint32_t lanes = info.subgroup_size;
   if (!subgroup_possible(info)) return list;
-  for (uint32_t rows : {lanes, 2 * lanes, 4 * lanes, 8 * lanes})
-    for (uint32_t columns : {4u, 8u})
-      if (rows * columns <= 512) list.push_back({KernelChoice::Kind::subgroup, rows, columns});
+  for (auto kind : {KernelChoice::Kind::subgroup, KernelChoice::Kind::packed}) {
+    if (kind == KernelChoice::Kind::packed && !packed_available) continue;
+    for (uint32_t rows : {lanes, 2 * lanes, 4 * lanes, 8 * lanes})
+      for (uint32_t columns : {4u, 8u})
+        if (rows * columns <= 512 && (kind != KernelChoice::Kind::packed || power_of_two(rows)))
+          list.push_back({kind, rows, columns});
+  }
   return list;
 }
 
@@ -77,6 +87,8 @@ std::string kernel_name(const KernelChoice& choice) {
     case KernelChoice::Kind::tiled: return "tiled";
     case KernelChoice::Kind::subgroup:
       return "subgroup:" + std::to_string(choice.rows) + "," + std::to_string(choice.columns);
+    case KernelChoice::Kind::packed:
+      return "packed:" + std::to_string(choice.rows) + "," + std::to_string(choice.columns);
     default: return "automatic";
   }
 }
@@ -84,14 +96,15 @@ std::string kernel_name(const KernelChoice& choice) {
 KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_var,
                           KernelChoice requested, int64_t rows, int64_t columns,
                           const std::function<std::string()>& key,
-                          const std::function<void(const KernelChoice&)>& record) {
+                          const std::function<void(const KernelChoice&)>& record,
+                          bool packed_available) {
   const char* text = std::getenv(env_var);
   Tuner& tuner = *device.shared_state()->tuner;
   // The common eager path (no tuning, nothing remembered) builds no candidate list.
   if (requested.kind != KernelChoice::Kind::automatic || (text && *text) ||
       (!tuner.enabled() && tuner.empty()))
-    return resolve_kernel(op, env_var, device.info(), requested, rows, columns);
-  std::vector<KernelChoice> list = candidates(device.info());
+    return resolve_kernel(op, env_var, device.info(), requested, rows, columns, packed_available);
+  std::vector<KernelChoice> list = candidates(device.info(), packed_available);
   std::vector<std::string> names;
   for (const KernelChoice& c : list) names.push_back(kernel_name(c));
   std::string full_key = std::string(op) + " " + key();
@@ -101,11 +114,12 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
                         [&](size_t i) { return time_runs(device, [&] { record(list[i]); }); });
   KernelChoice choice = requested;
   if (chosen) choice = parse(op, "the tuning file", *chosen);
-  return resolve_kernel(op, env_var, device.info(), choice, rows, columns);
+  return resolve_kernel(op, env_var, device.info(), choice, rows, columns, packed_available);
 }
 
 KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInfo& info,
-                            KernelChoice requested, int64_t rows, int64_t columns) {
+                            KernelChoice requested, int64_t rows, int64_t columns,
+                            bool packed_available) {
   if (requested.kind == KernelChoice::Kind::automatic) {
     const char* text = std::getenv(env_var);
     if (text && *text) requested = parse(op, env_var, text);
@@ -113,21 +127,38 @@ KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInf
   const uint32_t lanes = info.subgroup_size;
   bool possible = subgroup_possible(info);
   if (requested.kind == KernelChoice::Kind::automatic)
-    requested.kind = info.type == "cpu" && possible ? KernelChoice::Kind::subgroup
-                                                    : KernelChoice::Kind::tiled;
+    requested.kind = info.type != "cpu" || !possible ? KernelChoice::Kind::tiled
+                     : packed_available              ? KernelChoice::Kind::packed
+                                                     : KernelChoice::Kind::subgroup;
   if (requested.kind == KernelChoice::Kind::tiled) return requested;
+  const bool packed = requested.kind == KernelChoice::Kind::packed;
   VKT_REQUIRE(possible, op,
-              "the subgroup kernel needs a subgroup size in [4, 128], the device reports " +
+              std::string("the ") + (packed ? "packed" : "subgroup") +
+                  " kernel needs a subgroup size in [4, 128], the device reports " +
                   std::to_string(lanes));
+  VKT_REQUIRE(!packed || packed_available, op,
+              "the packed kernel is matmul's and needs 14 uniform buffers of 64 KiB per stage "
+              "with a uniform offset alignment of at most 16 bytes; not available here");
   if (requested.columns == 0) {
     int64_t per_lane = (columns + lanes - 1) / lanes;
     requested.columns = per_lane >= 8 ? 8 : per_lane >= 4 ? 4 : per_lane >= 2 ? 2 : 1;
   }
   // Four subgroups of rows where there are that many: on lavapipe 32x8 beat 16x8 by 1.8x on an
-  // AVX2 host and tied it on an AVX-512 one (docs/performance-notes.md).
+  // AVX2 host and tied it on an AVX-512 one (docs/performance-notes.md); the packed kernel keeps
+  // every row's accumulators live across its k loop and does best with two.
+  if (requested.rows == 0 && packed)
+    requested.rows = rows > int64_t(lanes) ? 2 * lanes : lanes;
   if (requested.rows == 0)
     requested.rows = rows > int64_t(2 * lanes) ? 4 * lanes : rows > int64_t(lanes) ? 2 * lanes : lanes;
   requested.rows = std::max(lanes, (requested.rows + lanes - 1) / lanes * lanes);
+  if (packed) {
+    // Panels of A are TM floats a k step and B's SG·TN: whole vec4s that never straddle a window.
+    while (!power_of_two(requested.rows)) requested.rows += lanes;
+    requested.columns = requested.columns <= 4 ? 4 : 8;
+    VKT_REQUIRE(power_of_two(lanes), op,
+                "the packed kernel needs a power-of-two subgroup size, the device reports " +
+                    std::to_string(lanes));
+  }
   VKT_REQUIRE(requested.columns <= 16 && requested.rows <= 8 * lanes &&
                   requested.rows * requested.columns <= 512,
               op,

@@ -1,11 +1,13 @@
 // matmul: C = op(A) · op(B) [+ bias] [activation], batched: shaders/matmul.comp (shared-memory
-// tiles, GPUs) or shaders/matmul_subgroup.comp (register tiles and subgroup broadcasts, CPU devices).
+// tiles, GPUs), shaders/matmul_subgroup.comp (register tiles and subgroup broadcasts) or the packed
+// kernel of lib/ops/matmul_packed.cpp (CPU devices).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "ops/kernel_choice.hpp"
 #include "ops/launch.hpp"
+#include "ops/matmul_packed.hpp"
 
 namespace vkt {
 
@@ -108,7 +110,11 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
            std::to_string(size_bucket(k)) + " b" + std::to_string(size_bucket(batch));
   };
   KernelChoice choice = tuned_kernel(a.device(), "matmul", "VKTRAIN_MATMUL_KERNEL", options.kernel,
-                                     m, n, key, record);
+                                     m, n, key, record, packed_matmul_available(a.device()));
+  if (choice.kind == KernelChoice::Kind::packed) {
+    packed_matmul(a, b, c, options, bias, {m, n, k, batch, a.dim() == 3, b.dim() == 3}, choice);
+    return;
+  }
   struct {
     uint32_t m, n, k, stride_a, stride_b, stride_c;
   } push{uint32_t(m),

@@ -1,7 +1,8 @@
 // matmul: all transpose combinations, odd and degenerate shapes, batching, broadcasting, bias and
 // activation epilogues, accumulation — against a float64 reference, through every kernel
 // (shaders/matmul.comp "tiled", shaders/matmul_subgroup.comp "subgroup" with its chosen tile and
-// with a one-subgroup, one-column tile), which must also agree bit for bit.
+// with a one-subgroup, one-column tile, and the packed kernel of lib/ops/matmul_packed.cpp where
+// the device allows it, with its chosen and its smallest tile), which must agree bit for bit.
 #include <algorithm>
 
 #include "conformance.hpp"
@@ -34,6 +35,11 @@ std::vector<double> reference(const std::vector<float>& a, const std::vector<flo
   return c;
 }
 
+// The packed kernel needs uniform-buffer limits some devices lack (vkt::packed_matmul_available).
+bool runnable(const Context& ctx, const NamedKernel& kernel) {
+  return kernel.choice.kind != KernelChoice::Kind::packed || packed_matmul_available(ctx.device);
+}
+
 std::string kernel_label(const std::string& label, const NamedKernel& k) {
   return label.empty() ? k.name : label + "/" + k.name;
 }
@@ -52,7 +58,8 @@ void run(Context& ctx, const std::string& label, int64_t m, int64_t n, int64_t k
   auto ref = reference(a, b, count, batched, batched && !broadcast_b, m, n, k, ta, tb);
   Tensor ta_tensor = ctx.upload(a, sa), tb_tensor = ctx.upload(b, sb);
   std::vector<float> tiled;
-  for (const NamedKernel& kernel : kGemmKernels) {
+  for (const NamedKernel& kernel : kMatmulKernels) {
+    if (!runnable(ctx, kernel)) continue;
     Tensor c = ctx.poisoned(sc);
     matmul_into(ta_tensor, tb_tensor, c,
                 {.transpose_a = ta, .transpose_b = tb, .kernel = kernel.choice});
@@ -80,6 +87,12 @@ VKT_CASE("matmul", "degenerate") {
   run(ctx, "all1", 1, 1, 1, false, false);
 }
 
+// The packed kernel's decomposition: k longer than one chunk (the fma chains continue from stored
+// partial sums: 2 chunks for both packed tiles) and more panels than one dispatch's 14 windows
+// hold (several blocks of A and B panels), each still bit-identical to the tiled kernel.
+VKT_CASE("matmul", "long_k_chunks") { run(ctx, "", 9, 13, 5000, false, true); }
+VKT_CASE("matmul", "many_blocks") { run(ctx, "", 300, 200, 700, true, false); }
+
 VKT_CASE("matmul", "batched") {
   run(ctx, "nn", 13, 29, 31, false, false, 3);
   run(ctx, "tn_broadcast_b", 21, 11, 40, true, false, 4, true);
@@ -96,7 +109,8 @@ VKT_CASE("matmul", "bias_relu_epilogue") {
       double& v = ref[size_t(i * n + j)];
       v = std::max(0.0, v + bias[size_t(j)]);
     }
-  for (const NamedKernel& kernel : kGemmKernels) {
+  for (const NamedKernel& kernel : kMatmulKernels) {
+    if (!runnable(ctx, kernel)) continue;
     Tensor y = ctx.poisoned({m, n});
     matmul_into(ctx.upload(a, {m, k}), ctx.upload(w, {n, k}), y,
                 {.transpose_b = true, .activation = Activation::relu, .kernel = kernel.choice},
@@ -113,7 +127,8 @@ VKT_CASE("matmul", "accumulate") {
   Tensor tdy = ctx.upload(dy, {k, m}), tx = ctx.upload(x, {k, n});
   auto ref = reference(dy, x, 1, false, false, m, n, k, true, false);
   for (size_t i = 0; i < ref.size(); ++i) ref[i] = initial[i] + 2 * ref[i];
-  for (const NamedKernel& kernel : kGemmKernels) {
+  for (const NamedKernel& kernel : kMatmulKernels) {
+    if (!runnable(ctx, kernel)) continue;
     Tensor grad = ctx.upload(initial, {m, n});
     MatmulOptions options{.transpose_a = true, .accumulate = true, .kernel = kernel.choice};
     matmul_into(tdy, tx, grad, options);

@@ -38,6 +38,14 @@ inline const NamedKernel kGemmKernels[] = {
     {"tiled", {KernelChoice::Kind::tiled}},
     {"subgroup", {KernelChoice::Kind::subgroup}},
     {"subgroup_small", {KernelChoice::Kind::subgroup, 1, 1}}};
+// matmul's kernels: the GEMM kernels and the packed one (lavapipe's default), with its chosen tile
+// and its smallest (one subgroup of rows, four columns a lane).
+inline const NamedKernel kMatmulKernels[] = {
+    {"tiled", {KernelChoice::Kind::tiled}},
+    {"subgroup", {KernelChoice::Kind::subgroup}},
+    {"subgroup_small", {KernelChoice::Kind::subgroup, 1, 1}},
+    {"packed", {KernelChoice::Kind::packed}},
+    {"packed_small", {KernelChoice::Kind::packed, 1, 1}}};
 
 // The bit patterns of float results, for check_equal: kernels that promise identical results.
 std::vector<uint32_t> bits(std::span<const float> values);
