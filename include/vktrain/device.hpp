@@ -55,6 +55,8 @@ struct DeviceInfo {
   bool timestamp_queries = false;       // the compute queue writes timestamps (valid bits > 0)
   uint32_t timestamp_valid_bits = 0;    // of the compute queue family's timestamps
   bool push_descriptors = false;
+  // Arrays of uniform buffers indexed dynamically (uniformly): matmul's packed kernel.
+  bool uniform_buffer_windows = false;
   float timestamp_period_ns = 0.0f;
 };
 

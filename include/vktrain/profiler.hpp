@@ -35,7 +35,8 @@
 namespace vkt {
 
 struct KernelTime {
-  std::string name;    // the shader (shaders/<name>.comp), or copy / upload / download / replay
+  std::string name;    // the shader (shaders/<name>.comp), copy / upload / download / replay, or a
+                       // named copy (matmul_pack_copy: the packed matmul copying panels)
   std::string scope;   // the ProfileScopes open when recorded, outermost first, joined by "/"
   uint64_t calls = 0;
   double seconds = 0;  // device time, summed over the calls

@@ -232,6 +232,7 @@ DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index) {
   info.timestamp_queries = info.timestamp_valid_bits > 0;
   info.timestamp_period_ns = p.limits.timestampPeriod;
   info.push_descriptors = has_extension(extensions, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+  info.uniform_buffer_windows = features.features.shaderUniformBufferArrayDynamicIndexing;
   return info;
 }
 
@@ -292,6 +293,8 @@ Device Device::open(const DeviceOptions& options) {
   enable11.pNext = &enable12;
   VkPhysicalDeviceFeatures2 enable{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   enable.features.shaderInt64 = supported.features.shaderInt64;
+  enable.features.shaderUniformBufferArrayDynamicIndexing =
+      supported.features.shaderUniformBufferArrayDynamicIndexing;
   enable.pNext = &enable11;
 
   std::vector<const char*> extensions;

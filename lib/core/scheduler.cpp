@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 
 #include "core/check.hpp"
@@ -112,26 +113,27 @@ void VulkanScheduler::dispatch_windows(const Kernel& kernel, std::span<const Arg
                                        uint32_t push_size, std::array<uint32_t, 3> groups) {
   const std::string op(kernel.shader);
   const auto& limits = state_.properties.limits;
-  const Tensor& tensor = windows.tensor;
-  VKT_REQUIRE(tensor.defined() && tensor.numel() > 0 && !windows.offsets.empty(), op,
-              "uniform windows need a non-empty tensor and at least one window");
-  VKT_REQUIRE(kUniformWindowBytes <= limits.maxUniformBufferRange &&
-                  windows.offsets.size() <= limits.maxPerStageDescriptorUniformBuffers,
+  VKT_REQUIRE(!windows.empty() && kUniformWindowBytes <= limits.maxUniformBufferRange &&
+                  windows.size() <= limits.maxPerStageDescriptorUniformBuffers,
               op,
-              std::to_string(windows.offsets.size()) + " uniform windows of " +
-                  std::to_string(kUniformWindowBytes) + " bytes exceed the device's " +
+              std::to_string(windows.size()) + " uniform windows of " +
+                  std::to_string(kUniformWindowBytes) + " bytes: the device allows 1 to " +
                   std::to_string(limits.maxPerStageDescriptorUniformBuffers) + " of " +
                   std::to_string(limits.maxUniformBufferRange) + " bytes");
-  uint64_t base = tensor.allocation()->offset + tensor.byte_offset();
-  for (uint64_t offset : windows.offsets)
-    VKT_REQUIRE(offset < tensor.nbytes() &&
-                    (base + offset) % limits.minUniformBufferOffsetAlignment == 0,
+  for (const UniformWindow& window : windows) {
+    const Tensor& tensor = window.tensor;
+    VKT_REQUIRE(tensor.defined() && tensor.allocation()->allocator == state_.allocator.get(), op,
+                "a uniform window's tensor is undefined or lives on another device");
+    uint64_t base = tensor.allocation()->offset + tensor.byte_offset();
+    VKT_REQUIRE(window.offset < tensor.nbytes() &&
+                    (base + window.offset) % limits.minUniformBufferOffsetAlignment == 0,
                 op,
-                "uniform window at byte " + std::to_string(offset) + " of a " +
+                "uniform window at byte " + std::to_string(window.offset) + " of a " +
                     std::to_string(tensor.nbytes()) + "-byte tensor is outside it or not a "
                     "multiple of the device's " +
                     std::to_string(limits.minUniformBufferOffsetAlignment) +
                     "-byte uniform alignment");
+  }
   record_dispatch(kernel, args, &windows, push_constants, push_size, groups);
 }
 
@@ -164,9 +166,15 @@ void VulkanScheduler::record_dispatch(const Kernel& kernel, std::span<const Arg>
     bool write = args[i].access != Access::read;
     accesses.push_back(access_of(tensor, read, write));
   }
-  if (windows) accesses.push_back(access_of(windows->tensor, true, false));
+  if (windows) {
+    for (size_t i = 0; i < windows->size(); ++i) {  // each tensor once: its windows are adjacent
+      const Tensor& tensor = (*windows)[i].tensor;
+      if (i == 0 || !(*windows)[i - 1].tensor.same_storage(tensor))
+        accesses.push_back(access_of(tensor, true, false));
+    }
+  }
 
-  const uint32_t window_count = windows ? uint32_t(windows->offsets.size()) : 0;
+  const uint32_t window_count = windows ? uint32_t(windows->size()) : 0;
   const PipelineEntry& entry =
       state_.pipelines->get(kernel, uint32_t(args.size()), push_size, window_count);
   stats_.pipelines_created = state_.pipelines->created();
@@ -194,10 +202,9 @@ void VulkanScheduler::record_dispatch(const Kernel& kernel, std::span<const Arg>
   }
   std::vector<VkDescriptorBufferInfo> window_buffers;
   if (windows) {
-    const Tensor& tensor = windows->tensor;
-    uint64_t base = tensor.allocation()->offset + tensor.byte_offset();
-    for (uint64_t offset : windows->offsets)
-      window_buffers.push_back({tensor.allocation()->buffer(), base + offset,
+    for (const auto& [tensor, offset] : *windows)
+      window_buffers.push_back({tensor.allocation()->buffer(),
+                                tensor.allocation()->offset + tensor.byte_offset() + offset,
                                 std::min<uint64_t>(kUniformWindowBytes, tensor.nbytes() - offset)});
     VkWriteDescriptorSet write{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     write.dstBinding = uint32_t(args.size());
@@ -225,7 +232,8 @@ void VulkanScheduler::record_dispatch(const Kernel& kernel, std::span<const Arg>
   if (profile) profile->close(recording);
 
   for (const Arg& arg : args) recording.retain(arg.tensor.allocation());
-  if (windows) recording.retain(windows->tensor.allocation());
+  if (windows)
+    for (const UniformWindow& window : *windows) recording.retain(window.tensor.allocation());
   ++recording.dispatches;
   ++recording.commands;
   ++stats_.dispatches;
@@ -237,14 +245,39 @@ void VulkanScheduler::copy(const Tensor& src, const Tensor& dst) {
               "source " + shape_str(src.shape()) + " " + dtype_name(src.dtype()) + " and destination " +
                   shape_str(dst.shape()) + " " + dtype_name(dst.dtype()) + " differ in size");
   if (src.nbytes() == 0) return;
+  VkBufferCopy region{0, 0, src.nbytes()};
+  copy_regions(src, dst, {&region, 1});
+}
+
+void VulkanScheduler::copy_regions(const Tensor& src, const Tensor& dst,
+                                   std::span<const VkBufferCopy> regions, std::string_view name) {
+  for (const VkBufferCopy& r : regions)
+    VKT_REQUIRE(r.size > 0 && r.srcOffset + r.size <= src.nbytes() &&
+                    r.dstOffset + r.size <= dst.nbytes(),
+                "copy", "a region of " + std::to_string(r.size) + " bytes from " +
+                            std::to_string(r.srcOffset) + " to " + std::to_string(r.dstOffset) +
+                            " is outside the tensors (" + std::to_string(src.nbytes()) + " and " +
+                            std::to_string(dst.nbytes()) + " bytes)");
+  if (regions.empty()) return;
   ProfileRecorder* profile = profiling();
   Recording& recording = current();
   BufferAccess accesses[] = {access_of(src, true, false), access_of(dst, false, true)};
   order(recording, accesses);
-  if (profile) profile->open(recording, "copy");
-  VkBufferCopy region{accesses[0].begin, accesses[1].begin, src.nbytes()};
-  vkCmdCopyBuffer(recording.command_buffer(), src.allocation()->buffer(),
-                  dst.allocation()->buffer(), 1, &region);
+  if (profile) profile->open(recording, name);
+  std::vector<VkBufferCopy> absolute(regions.begin(), regions.end());
+  for (VkBufferCopy& r : absolute) {
+    r.srcOffset += accesses[0].begin;
+    r.dstOffset += accesses[1].begin;
+  }
+  // In batches: the validation layer checks a copy's regions pairwise for overlap, which made a
+  // packed matmul's thousands of rows take seconds in one command. The regions are disjoint, so
+  // the commands need no barrier between them.
+  constexpr size_t kRegionsPerCommand = 32;
+  for (size_t first = 0; first < absolute.size(); first += kRegionsPerCommand)
+    vkCmdCopyBuffer(recording.command_buffer(), src.allocation()->buffer(),
+                    dst.allocation()->buffer(),
+                    uint32_t(std::min(kRegionsPerCommand, absolute.size() - first)),
+                    absolute.data() + first);
   if (profile) profile->close(recording);
   recording.retain(src.allocation());
   recording.retain(dst.allocation());

@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,16 +23,16 @@ struct DeviceState;
 // is 16 KiB, lavapipe's (and most GPUs') is 64 KiB.
 constexpr uint64_t kUniformWindowBytes = 64 * 1024;
 
-// An array of uniform-buffer windows onto one tensor, bound after a dispatch's storage buffers:
-// window i covers bytes [offsets[i], offsets[i] + min(kUniformWindowBytes, what is left)) of the
-// tensor, and the dispatch reads all of the tensor (for the hazard tracker). llvmpipe loads from
-// uniform buffers at a non-uniform offset with a branch-free gather, where a storage-buffer load
-// is a per-lane loop (docs/performance-notes.md, 2026-12-03): the packed matmul reads its operands
-// this way.
-struct UniformWindows {
+// An array of uniform-buffer windows, bound after a dispatch's storage buffers: window i covers
+// bytes [offset, offset + min(kUniformWindowBytes, what is left)) of its tensor, and the dispatch
+// reads those tensors whole (for the hazard tracker). llvmpipe loads from uniform buffers at a
+// non-uniform offset with a branch-free gather, where a storage-buffer load is a per-lane loop
+// (docs/performance-notes.md, 2026-12-03): the packed matmul reads its operands this way.
+struct UniformWindow {
   Tensor tensor;
-  std::vector<uint64_t> offsets;
+  uint64_t offset;
 };
+using UniformWindows = std::vector<UniformWindow>;
 
 class VulkanScheduler final : public Scheduler {
  public:
@@ -45,6 +46,10 @@ class VulkanScheduler final : public Scheduler {
                         const UniformWindows& windows, const void* push_constants,
                         uint32_t push_size, std::array<uint32_t, 3> groups);
   void copy(const Tensor& src, const Tensor& dst) override;
+  // One transfer of byte ranges from src to dst (offsets relative to the tensors), hazard-tracked
+  // as a read of all of src and a write of all of dst; `name` is its row in vkt::Profiler.
+  void copy_regions(const Tensor& src, const Tensor& dst, std::span<const VkBufferCopy> regions,
+                    std::string_view name = "copy");
   void flush() override;
   void synchronize() override;
   Sequence capture(const std::function<void()>& body) override;

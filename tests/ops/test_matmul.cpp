@@ -87,22 +87,31 @@ VKT_CASE("matmul", "degenerate") {
   run(ctx, "all1", 1, 1, 1, false, false);
 }
 
-// The packed kernel's decomposition: k longer than one chunk (the fma chains continue from stored
-// partial sums: 2 chunks for both packed tiles) and more panels than one dispatch's 14 windows
-// hold (several blocks of A and B panels), each still bit-identical to the tiled kernel.
-VKT_CASE("matmul", "long_k_chunks") { run(ctx, "", 9, 13, 5000, false, true); }
+// The packed kernel's paths (lib/ops/matmul_packed.cpp), each bit-identical to the tiled kernel:
+// k longer than one chunk (the fma chains continue from stored partial sums), with U packed
+// (2 chunks for both packed tiles) and read in place (2 chunks of 1536 for the default 8 x 8
+// tile); more tiles and panels than one dispatch's 14 windows hold; U read in place, and the
+// swapped orientation (U = op(B)ᵀ read in place, D = op(A)ᵀ).
+VKT_CASE("matmul", "long_k_chunks") {
+  run(ctx, "packed_u", 9, 13, 5000, false, true);
+  run(ctx, "in_place_u", 5, 70, 2000, false, false);
+}
 VKT_CASE("matmul", "many_blocks") { run(ctx, "", 300, 200, 700, true, false); }
+VKT_CASE("matmul", "in_place_u") {
+  run(ctx, "nn", 37, 75, 96, false, false);
+  run(ctx, "nt_swapped", 40, 300, 64, false, true);
+}
 
 VKT_CASE("matmul", "batched") {
   run(ctx, "nn", 13, 29, 31, false, false, 3);
   run(ctx, "tn_broadcast_b", 21, 11, 40, true, false, 4, true);
 }
 
-VKT_CASE("matmul", "bias_relu_epilogue") {
-  const int64_t m = 37, n = 70, k = 29;
+// The Linear layer's forward: y = relu(x · Wᵀ + b), W stored (out, in); the second shape runs
+// the packed kernel swapped (the bias then follows U's rows).
+static void bias_relu(Context& ctx, const std::string& label, int64_t m, int64_t n, int64_t k) {
   std::vector<float> a = ctx.uniform(size_t(m * k)), w = ctx.uniform(size_t(n * k));
   std::vector<float> bias = ctx.uniform(size_t(n));
-  // The Linear layer's forward: y = relu(x · Wᵀ + b), W stored (out, in).
   auto ref = reference(a, w, 1, false, false, m, n, k, false, true);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
@@ -115,8 +124,14 @@ VKT_CASE("matmul", "bias_relu_epilogue") {
     matmul_into(ctx.upload(a, {m, k}), ctx.upload(w, {n, k}), y,
                 {.transpose_b = true, .activation = Activation::relu, .kernel = kernel.choice},
                 ctx.upload(bias, {n}));
-    ctx.check(kernel.name, shapes({{m, k}, {n, k}, {n}}), y.to_host(), ref, kTolerance);
+    ctx.check(kernel_label(label, kernel), shapes({{m, k}, {n, k}, {n}}), y.to_host(), ref,
+              kTolerance);
   }
+}
+
+VKT_CASE("matmul", "bias_relu_epilogue") {
+  bias_relu(ctx, "", 37, 70, 29);
+  bias_relu(ctx, "swapped", 40, 300, 64);
 }
 
 VKT_CASE("matmul", "accumulate") {
