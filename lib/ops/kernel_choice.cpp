@@ -60,12 +60,12 @@ bool subgroup_possible(const DeviceInfo& info) {
 // What the tuner times: the tiled kernel and subgroup (and, where available, packed) tiles of 1,
 // 2, 4 and 8 subgroups of rows by 4 or 8 columns per lane (rows x columns <= 512, what
 // resolve_kernel accepts).
-std::vector<KernelChoice> candidates(const DeviceInfo& info, bool packed_available) {
+std::vector<KernelChoice> candidates(const DeviceInfo& info, PackedKernel packed) {
   std::vector<KernelChoice> list{{KernelChoice::Kind::tiled}};
   uint32_t lanes = info.subgroup_size;
   if (!subgroup_possible(info)) return list;
   for (auto kind : {KernelChoice::Kind::subgroup, KernelChoice::Kind::packed}) {
-    if (kind == KernelChoice::Kind::packed && !packed_available) continue;
+    if (kind == KernelChoice::Kind::packed && packed == PackedKernel::none) continue;
     for (uint32_t rows : {lanes, 2 * lanes, 4 * lanes, 8 * lanes})
       for (uint32_t columns : {4u, 8u})
         if (rows * columns <= 512 && (kind != KernelChoice::Kind::packed || power_of_two(rows)))
@@ -97,14 +97,14 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
                           KernelChoice requested, int64_t rows, int64_t columns,
                           const std::function<std::string()>& key,
                           const std::function<void(const KernelChoice&)>& record,
-                          bool packed_available) {
+                          PackedKernel packed) {
   const char* text = std::getenv(env_var);
   Tuner& tuner = *device.shared_state()->tuner;
   // The common eager path (no tuning, nothing remembered) builds no candidate list.
   if (requested.kind != KernelChoice::Kind::automatic || (text && *text) ||
       (!tuner.enabled() && tuner.empty()))
-    return resolve_kernel(op, env_var, device.info(), requested, rows, columns, packed_available);
-  std::vector<KernelChoice> list = candidates(device.info(), packed_available);
+    return resolve_kernel(op, env_var, device.info(), requested, rows, columns, packed);
+  std::vector<KernelChoice> list = candidates(device.info(), packed);
   std::vector<std::string> names;
   for (const KernelChoice& c : list) names.push_back(kernel_name(c));
   std::string full_key = std::string(op) + " " + key();
@@ -114,12 +114,12 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
                         [&](size_t i) { return time_runs(device, [&] { record(list[i]); }); });
   KernelChoice choice = requested;
   if (chosen) choice = parse(op, "the tuning file", *chosen);
-  return resolve_kernel(op, env_var, device.info(), choice, rows, columns, packed_available);
+  return resolve_kernel(op, env_var, device.info(), choice, rows, columns, packed);
 }
 
 KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInfo& info,
                             KernelChoice requested, int64_t rows, int64_t columns,
-                            bool packed_available) {
+                            PackedKernel packed_kernel) {
   if (requested.kind == KernelChoice::Kind::automatic) {
     const char* text = std::getenv(env_var);
     if (text && *text) requested = parse(op, env_var, text);
@@ -128,7 +128,7 @@ KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInf
   bool possible = subgroup_possible(info);
   if (requested.kind == KernelChoice::Kind::automatic)
     requested.kind = info.type != "cpu" || !possible ? KernelChoice::Kind::tiled
-                     : packed_available              ? KernelChoice::Kind::packed
+                     : packed_kernel == PackedKernel::preferred ? KernelChoice::Kind::packed
                                                      : KernelChoice::Kind::subgroup;
   if (requested.kind == KernelChoice::Kind::tiled) return requested;
   const bool packed = requested.kind == KernelChoice::Kind::packed;
@@ -136,7 +136,7 @@ KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInf
               std::string("the ") + (packed ? "packed" : "subgroup") +
                   " kernel needs a subgroup size in [4, 128], the device reports " +
                   std::to_string(lanes));
-  VKT_REQUIRE(!packed || packed_available, op,
+  VKT_REQUIRE(!packed || packed_kernel != PackedKernel::none, op,
               "the packed kernel is matmul's and needs 14 uniform buffers of 64 KiB per stage "
               "with a uniform offset alignment of at most 16 bytes; not available here");
   if (requested.columns == 0) {

@@ -17,12 +17,13 @@ namespace vkt::detail {
 // `columns` (matmul: N; conv2d: positions). An automatic request takes `env_var`'s value if set,
 // else the device's default (subgroup on CPU devices). For the subgroup kernel the tile is filled
 // in: TM a multiple of the subgroup size, up to four subgroups of rows (32 x 64 tiles on lavapipe:
-// docs/performance-notes.md, 2026-12-02), TN smaller where the columns are few. `packed_available`:
-// the op has a packed kernel this device can run (matmul: packed_matmul_available), which an
-// automatic request then takes on CPU devices. Throws naming `op` on a bad request.
+// docs/performance-notes.md, 2026-12-02), TN smaller where the columns are few. `packed`: whether
+// the op has a packed kernel this device can run (matmul: packed_matmul_available) and whether an
+// automatic request on a CPU device takes it for this shape. Throws naming `op` on a bad request.
+enum class PackedKernel { none, available, preferred };
 KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInfo& info,
                             KernelChoice requested, int64_t rows, int64_t columns,
-                            bool packed_available = false);
+                            PackedKernel packed = PackedKernel::none);
 
 // resolve_kernel with the autotuner (lib/core/tuner.hpp): an automatic request with no
 // environment override takes the device's remembered choice for `key()` (called only then: the
@@ -33,7 +34,7 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
                           KernelChoice requested, int64_t rows, int64_t columns,
                           const std::function<std::string()>& key,
                           const std::function<void(const KernelChoice&)>& record,
-                          bool packed_available = false);
+                          PackedKernel packed = PackedKernel::none);
 
 // The power of two at or above n (n >= 1): problem sizes in tuning keys, so that nearby shapes
 // share one tuned choice.

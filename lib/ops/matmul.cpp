@@ -109,8 +109,13 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
            " m" + std::to_string(size_bucket(m)) + " n" + std::to_string(size_bucket(n)) + " k" +
            std::to_string(size_bucket(k)) + " b" + std::to_string(size_bucket(batch));
   };
+  // The packed kernel's packing and per-dispatch set-up pay off from a few tiles on: on lavapipe it
+  // lost to the subgroup kernel where k or a side of C was about 10 (docs/performance-notes.md).
+  PackedKernel packed = !packed_matmul_available(a.device()) ? PackedKernel::none
+                        : std::min({m, n}) >= 16 && k >= 32 ? PackedKernel::preferred
+                                                            : PackedKernel::available;
   KernelChoice choice = tuned_kernel(a.device(), "matmul", "VKTRAIN_MATMUL_KERNEL", options.kernel,
-                                     m, n, key, record, packed_matmul_available(a.device()));
+                                     m, n, key, record, packed);
   if (choice.kind == KernelChoice::Kind::packed) {
     packed_matmul(a, b, c, options, bias, {m, n, k, batch, a.dim() == 3, b.dim() == 3}, choice);
     return;

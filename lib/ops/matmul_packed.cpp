@@ -3,10 +3,10 @@
 // or op(B)ᵀ — that moves the fewest floats through the slow per-lane path: U is read in place
 // when it is stored k-contiguous (rows of whole vec4s) and D has few columns, else packed into
 // k-major tiles; D is packed into k-major panels. Packing is a vkCmdCopyBuffer of rows where the
-// operand's rows (of U or D) are contiguous, else matmul_pack.comp. Then, per chunk of k, one dispatch per block of U rows by D
-// panels that fits in kPackedWindows windows. Chunks after the first continue each output's fma
-// chain from the partial sums the previous chunk stored, so results are bit-identical to the
-// other kernels.
+// operand's rows (of U or D) are contiguous, else matmul_pack.comp. Then, per chunk of k, one
+// dispatch per block of U rows by D panels that fits in kPackedWindows windows. Chunks after the
+// first continue each output's fma chain from the partial sums the previous chunk stored, so
+// results are bit-identical to the other kernels.
 #include "ops/matmul_packed.hpp"
 
 #include <algorithm>

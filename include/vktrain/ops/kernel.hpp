@@ -6,10 +6,10 @@
 // (shaders/*_subgroup.comp), which suits CPU devices such as lavapipe, where every non-uniform
 // memory access is a per-lane loop. matmul has a third, `packed` (shaders/matmul_pack.comp and
 // shaders/matmul_packed.comp): the subgroup scheme on operands first packed into panels and read
-// through uniform-buffer windows, which llvmpipe loads without that loop (2-3x faster there; it
-// needs 14 uniform buffers of 64 KiB per stage and a 16-byte uniform offset alignment).
-// `automatic` takes packed (matmul) or subgroup (conv2d) on CPU devices and the tiled kernel
-// elsewhere. All sum each output's products in the same order with fma, so every choice gives
+// through uniform-buffer windows, which llvmpipe loads without that loop (1.4-2x faster there on
+// large GEMMs; it needs 14 uniform buffers of 64 KiB per stage and a 16-byte uniform offset
+// alignment). `automatic` takes packed (matmul, where k and both sides of C are not tiny) or
+// subgroup (conv2d) on CPU devices and the tiled kernel elsewhere. All sum each output's products in the same order with fma, so every choice gives
 // bit-identical results. Forcing a kernel is for tests and benchmarks; the environment variables
 // VKTRAIN_MATMUL_KERNEL and VKTRAIN_CONV2D_KERNEL (tiled, subgroup, subgroup:TM,TN, and for matmul
 // packed or packed:TM,TN) do the same process-wide for calls that leave the choice automatic.
