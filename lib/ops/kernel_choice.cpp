@@ -137,8 +137,9 @@ KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInf
                   " kernel needs a subgroup size in [4, 128], the device reports " +
                   std::to_string(lanes));
   VKT_REQUIRE(!packed || packed_kernel != PackedKernel::none, op,
-              "the packed kernel is matmul's and needs 14 uniform buffers of 64 KiB per stage "
-              "with a uniform offset alignment of at most 16 bytes; not available here");
+              "the packed kernel is matmul's and needs 14 uniform buffers of 64 KiB per stage, "
+              "dynamic indexing of uniform-buffer arrays and a uniform offset alignment of at "
+              "most 16 bytes; not available here");
   if (requested.columns == 0) {
     int64_t per_lane = (columns + lanes - 1) / lanes;
     requested.columns = per_lane >= 8 ? 8 : per_lane >= 4 ? 4 : per_lane >= 2 ? 2 : 1;
@@ -152,7 +153,8 @@ KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInf
     requested.rows = rows > int64_t(2 * lanes) ? 4 * lanes : rows > int64_t(lanes) ? 2 * lanes : lanes;
   requested.rows = std::max(lanes, (requested.rows + lanes - 1) / lanes * lanes);
   if (packed) {
-    // Panels of A are TM floats a k step and B's SG·TN: whole vec4s that never straddle a window.
+    // U's tiles are read four rows a vec4 (TM a power of two keeps the tiles the tuner tries);
+    // a k step of a D panel, SG·TN floats, must never straddle a 64 KiB window.
     while (!power_of_two(requested.rows)) requested.rows += lanes;
     requested.columns = requested.columns <= 4 ? 4 : 8;
     VKT_REQUIRE(power_of_two(lanes), op,

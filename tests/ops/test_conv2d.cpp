@@ -342,6 +342,12 @@ VKT_CASE("conv2d", "bad_arguments") {
                     (void)conv2d(x, ctx.poisoned({4, 6, 3, 3}), {}, {.dilation_h = 5});
                   },
                   {"conv2d", "not positive", "(2, 6, 9, 9)"});
+  ctx.check_error("packed_kernel",  // matmul's alone
+                  [&] {
+                    (void)conv2d(x, ctx.poisoned({4, 6, 3, 3}), {},
+                                 {.kernel = {KernelChoice::Kind::packed}});
+                  },
+                  {"conv2d", "packed kernel is matmul's"});
   ctx.check_error("wrong_y",
                   [&] {
                     conv2d_forward(x, ctx.poisoned({4, 6, 3, 3}), {}, {.stride_h = 2},
