@@ -100,7 +100,10 @@ void batch_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
            options.eps,       options.momentum.value_or(0.0f)};
     // Without the counter (momentum given), a read-only stand-in fills its binding.
     Tensor counter = num_batches_tracked.defined() ? num_batches_tracked : partial_mean;
-    scheduler_of(x).dispatch(Kernel{"batch_norm_finalize", {64u, cumulative}},
+    // One workgroup per channel, as wide as the stats passes (one subgroup on CPU devices, where
+    // every barrier of the reduction is a coroutine switch; 64 on GPUs).
+    uint32_t group = cpu_device(device) ? chunks.group : 64u;
+    scheduler_of(x).dispatch(Kernel{"batch_norm_finalize", {group, cumulative}},
                              {in(partial_mean), in(partial_m2), out(mean), out(invstd),
                               inout(running_mean), inout(running_var), in(counter)},
                              push, grid_1d(uint64_t(shape.c), 1));
