@@ -97,8 +97,8 @@ void main() {
     }
   }
 
-  // The rows layout steps four at a time (U's component a constant); unrolling costs the panels
-  // layout more than it saves (docs/performance-notes.md).
+  // The rows layout steps four at a time, so that U's component is a constant; the panels layout
+  // needs none and steps one at a time.
   const uint kUnroll = U_PANELS ? 1 : 4;
   uint k = 0;
   for (; k + kUnroll <= kc; k += kUnroll) {
