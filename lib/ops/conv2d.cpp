@@ -2,6 +2,7 @@
 // shaders/conv2d_wgrad.comp for backward-weight) and a per-channel reduction for the bias gradient.
 #include <algorithm>
 
+#include "ops/conv2d_packed.hpp"
 #include "ops/kernel_choice.hpp"
 #include "ops/launch.hpp"
 
@@ -35,6 +36,14 @@ bool valid_tiling(const Tiling& t) {
   uint32_t threads = t.threads();
   return threads % t.bm == 0 && t.bk % (threads / t.bm) == 0 && threads % t.bk == 0 &&
          t.bn % (threads / t.bk) == 0 && t.bm % (threads / t.bk) == 0;
+}
+
+// The packed kernel (lib/ops/conv2d_packed.cpp) on devices with the uniform-buffer windows it
+// needs (packed_matmul_available: the same limits): the default on CPU devices for reductions of
+// at least 32 (as matmul).
+PackedKernel packed_kernel(const Device& device, int64_t gemm_k) {
+  if (!packed_matmul_available(device)) return PackedKernel::none;
+  return gemm_k >= 32 ? PackedKernel::preferred : PackedKernel::available;
 }
 
 std::string params_str(const Conv2dParams& p) {
@@ -143,10 +152,21 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
     timed.kernel = candidate;
     dispatch_gemm(mode, g, timed, s[0], s[1], s[2], bias);
   };
+  PackedConvPass pass{mode,         g.batch,    src_channels, src_h,        src_w,
+                      dst_channels, dst_h,      dst_w,        g.kernel_h,   g.kernel_w,
+                      p.stride_h,   p.stride_w, p.pad_h,      p.pad_w,      p.dilation_h,
+                      p.dilation_w, p.groups};
   KernelChoice choice = tuned_kernel(src.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
                                      gemm_m,
                                      [&] { return gemm_key(forward ? "fwd" : "bwd_data", g, p, gemm_m); },
-                                     record);
+                                     record, packed_kernel(src.device(), gemm_k));
+  if (choice.kind == KernelChoice::Kind::packed) {
+    if (packed_conv2d_fits(pass, src, weight, choice)) {
+      packed_conv2d(pass, src, weight, dst, bias, choice);
+      return;
+    }
+    choice.kind = KernelChoice::Kind::subgroup;  // the shape's fallback, with the same tile
+  }
   bool subgroup = choice.kind == KernelChoice::Kind::subgroup;
   // The subgroup kernel's tile in Tiling's terms (for the grid): bm positions by bn channels.
   Tiling t = subgroup ? Tiling{info.subgroup_size * choice.columns, choice.rows, 1, 1, 1}
@@ -207,7 +227,9 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
   };
   KernelChoice choice = tuned_kernel(dy.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
                                      gemm_m, [&] { return gemm_key("bwd_weight", g, p, positions); },
-                                     record);
+                                     record,
+                                     packed_matmul_available(dy.device()) ? PackedKernel::as_subgroup
+                                                                          : PackedKernel::none);
   bool subgroup = choice.kind == KernelChoice::Kind::subgroup;
   Tiling t = choose_tiling(info, gemm_m, gemm_n);
   VKT_REQUIRE(subgroup || (valid_tiling(t) && t.bk == kSlice), kOp,

@@ -59,16 +59,23 @@ bool subgroup_possible(const DeviceInfo& info) {
 
 // What the tuner times: the tiled kernel and subgroup (and, where available, packed) tiles of 1,
 // 2, 4 and 8 subgroups of rows by 4 or 8 columns per lane (rows x columns <= 512, what
-// resolve_kernel accepts).
+// resolve_kernel accepts). Packed tiles stop at 128 accumulators a lane: llvmpipe takes
+// superlinearly longer to compile the larger ones (matmul_packed 16x8 ~5 s, 32x8 17 s, 64x4 20 s,
+// 64x8 64 s on the development machine, 2026-12-03), which spill and were never the fastest.
+constexpr uint32_t kMaxTunedPackedTile = 128;
 std::vector<KernelChoice> candidates(const DeviceInfo& info, PackedKernel packed) {
   std::vector<KernelChoice> list{{KernelChoice::Kind::tiled}};
   uint32_t lanes = info.subgroup_size;
   if (!subgroup_possible(info)) return list;
   for (auto kind : {KernelChoice::Kind::subgroup, KernelChoice::Kind::packed}) {
-    if (kind == KernelChoice::Kind::packed && packed == PackedKernel::none) continue;
+    if (kind == KernelChoice::Kind::packed &&
+        (packed == PackedKernel::none || packed == PackedKernel::as_subgroup))
+      continue;
     for (uint32_t rows : {lanes, 2 * lanes, 4 * lanes, 8 * lanes})
       for (uint32_t columns : {4u, 8u})
-        if (rows * columns <= 512 && (kind != KernelChoice::Kind::packed || power_of_two(rows)))
+        if (rows * columns <= 512 &&
+            (kind != KernelChoice::Kind::packed ||
+             (power_of_two(rows) && rows * columns <= kMaxTunedPackedTile)))
           list.push_back({kind, rows, columns});
   }
   return list;
@@ -131,13 +138,15 @@ KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInf
                      : packed_kernel == PackedKernel::preferred ? KernelChoice::Kind::packed
                                                      : KernelChoice::Kind::subgroup;
   if (requested.kind == KernelChoice::Kind::tiled) return requested;
+  if (requested.kind == KernelChoice::Kind::packed && packed_kernel == PackedKernel::as_subgroup)
+    requested.kind = KernelChoice::Kind::subgroup;
   const bool packed = requested.kind == KernelChoice::Kind::packed;
   VKT_REQUIRE(possible, op,
               std::string("the ") + (packed ? "packed" : "subgroup") +
                   " kernel needs a subgroup size in [4, 128], the device reports " +
                   std::to_string(lanes));
   VKT_REQUIRE(!packed || packed_kernel != PackedKernel::none, op,
-              "the packed kernel is matmul's and needs 14 uniform buffers of 64 KiB per stage, "
+              "the packed kernel (matmul, conv2d) needs 14 uniform buffers of 64 KiB per stage, "
               "dynamic indexing of uniform-buffer arrays and a uniform offset alignment of at "
               "most 16 bytes; not available here");
   if (requested.columns == 0) {

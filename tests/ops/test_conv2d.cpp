@@ -2,9 +2,10 @@
 // over odd shapes, strides, padding, dilation, groups (incl. depthwise), 1x1 kernels, split-K and
 // accumulating weight gradients; the reference backward is checked by finite differences first.
 // Kernels exercised: conv2d (forward and backward-data), conv2d_wgrad with and without the
-// split-K path, conv2d_split_sum, conv2d_bias_grad, and the register-tiled conv2d_subgroup and
-// conv2d_wgrad_subgroup (every forward and backward case runs through each kernel of
-// kGemmKernels and must match the tiled one bit for bit).
+// split-K path, conv2d_split_sum, conv2d_bias_grad, the register-tiled conv2d_subgroup and
+// conv2d_wgrad_subgroup, and conv2d_packed with conv2d_weight_transpose (every forward and backward
+// case runs through each kernel of kGemmKernels and must match the tiled one bit for bit; packed
+// requests the pass cannot take run subgroup, and packed_paths checks which passes take it).
 #include "conformance.hpp"
 #include "gradcheck.hpp"
 
@@ -121,6 +122,7 @@ void check_forward(Context& ctx, const std::string& label, const Problem& pr) {
   auto ref = reference_forward(pr, to_double(in.x), to_double(in.w), to_double(in.b));
   std::vector<float> tiled;
   for (const NamedKernel& kernel : kGemmKernels) {
+    if (!kernel_runnable(ctx.device, kernel)) continue;
     Conv2dParams params = pr.params;
     params.kernel = kernel.choice;
     Tensor y = ctx.poisoned(pr.y_shape());
@@ -144,6 +146,7 @@ void check_backward(Context& ctx, const std::string& label, const Problem& pr) {
   std::string prefix = label.empty() ? "" : label + "_";
   std::vector<float> tiled_dx, tiled_dw;
   for (const NamedKernel& kernel : kGemmKernels) {
+    if (!kernel_runnable(ctx.device, kernel)) continue;
     Conv2dParams params = pr.params;
     params.kernel = kernel.choice;
     Tensor dx = ctx.poisoned(pr.x_shape()), dw = ctx.poisoned(pr.w_shape());
@@ -208,6 +211,14 @@ const Problem kOneByOneImage{3, 4, 1, 1, 5, 1, 1, {}};
 const Problem kLargeTiles{1, 130, 24, 23, 136, 1, 1, {}};
 // ... and backward-weight (M = 58·3·3 = 522, N = 130) here.
 const Problem kLargeTilesWeight{1, 58, 6, 5, 130, 3, 3, {.pad_h = 1, .pad_w = 1}};
+
+// The packed kernel's blocks (lib/ops/conv2d_packed.cpp): images over two dispatches, with source
+// windows that start inside a plane (41 x 43 floats padded, so window starts round down); more
+// channel tiles than windows; a weight row too long for the default tile's window (the subgroup
+// fallback).
+const Problem kImageBlocks{11, 13, 39, 41, 3, 3, 3, {.pad_h = 1, .pad_w = 1}};
+const Problem kChannelBlocks{2, 3, 5, 6, 115, 3, 3, {.pad_h = 1, .pad_w = 1}};
+const Problem kLongRows{1, 200, 5, 5, 9, 3, 3, {.pad_h = 1, .pad_w = 1}};
 
 }  // namespace
 
@@ -315,6 +326,45 @@ VKT_CASE("conv2d", "backward_subsets") {
   ctx.check("dweight_only", pr.text(), dw.to_host(), ref.dw, kTolerance);
 }
 
+VKT_CASE("conv2d", "packed_paths") {
+  check_forward(ctx, "image_blocks", kImageBlocks);
+  check_backward(ctx, "image_blocks", kImageBlocks);
+  check_forward(ctx, "channel_blocks", kChannelBlocks);
+  check_forward(ctx, "long_rows", kLongRows);
+  if (!packed_matmul_available(ctx.device) || !ctx.device.info().timestamp_queries) return;
+  // Which passes take it: forward and unit-stride backward-data of ungrouped convolutions whose
+  // tile of weight rows fits a window; the others run conv2d_subgroup.
+  auto packed_calls = [&](const Problem& pr, bool backward, KernelChoice kernel) {
+    Profiler profiler(ctx.device);
+    Conv2dParams params = pr.params;
+    params.kernel = kernel;
+    Tensor x = ctx.poisoned(pr.x_shape()), w = ctx.poisoned(pr.w_shape());
+    if (backward)
+      conv2d_backward(ctx.poisoned(pr.y_shape()), x, w, params, ctx.poisoned(pr.x_shape()), {}, {});
+    else
+      conv2d_forward(x, w, {}, params, ctx.poisoned(pr.y_shape()));
+    uint64_t calls = 0;
+    for (const KernelTime& k : profiler.kernels())
+      if (k.name == "conv2d_packed") calls += k.calls;
+    return calls;
+  };
+  const KernelChoice packed{KernelChoice::Kind::packed}, small{KernelChoice::Kind::packed, 1, 1};
+  auto expect = [&](const char* label, uint64_t calls, uint64_t expected) {
+    ctx.check_that(label, calls == expected, double(calls), double(expected),
+                   std::to_string(calls) + " conv2d_packed dispatches, expected " +
+                       std::to_string(expected));
+  };
+  expect("forward", packed_calls(kOdd, false, packed), 1);
+  expect("backward_data", packed_calls(kOdd, true, packed), 1);
+  expect("image_blocks", packed_calls(kImageBlocks, false, packed), 2);
+  expect("channel_blocks", packed_calls(kChannelBlocks, false, small), 2);
+  expect("strided_forward", packed_calls(kStridePad, false, packed), 1);
+  expect("strided_backward_falls_back", packed_calls(kStridePad, true, packed), 0);
+  expect("groups_fall_back", packed_calls(kGroups, false, packed), 0);
+  expect("long_rows_fall_back", packed_calls(kLongRows, false, packed), 0);
+  expect("long_rows_small_tile", packed_calls(kLongRows, false, small), 1);
+}
+
 VKT_CASE("conv2d", "bad_arguments") {
   Tensor x = ctx.poisoned({2, 6, 9, 9});
   ctx.check_error("channels",
@@ -342,12 +392,6 @@ VKT_CASE("conv2d", "bad_arguments") {
                     (void)conv2d(x, ctx.poisoned({4, 6, 3, 3}), {}, {.dilation_h = 5});
                   },
                   {"conv2d", "not positive", "(2, 6, 9, 9)"});
-  ctx.check_error("packed_kernel",  // matmul's alone
-                  [&] {
-                    (void)conv2d(x, ctx.poisoned({4, 6, 3, 3}), {},
-                                 {.kernel = {KernelChoice::Kind::packed}});
-                  },
-                  {"conv2d", "packed kernel is matmul's"});
   ctx.check_error("wrong_y",
                   [&] {
                     conv2d_forward(x, ctx.poisoned({4, 6, 3, 3}), {}, {.stride_h = 2},

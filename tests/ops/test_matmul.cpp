@@ -35,11 +35,6 @@ std::vector<double> reference(const std::vector<float>& a, const std::vector<flo
   return c;
 }
 
-// The packed kernel needs uniform-buffer limits some devices lack (vkt::packed_matmul_available).
-bool runnable(const Context& ctx, const NamedKernel& kernel) {
-  return kernel.choice.kind != KernelChoice::Kind::packed || packed_matmul_available(ctx.device);
-}
-
 std::string kernel_label(const std::string& label, const NamedKernel& k) {
   return label.empty() ? k.name : label + "/" + k.name;
 }
@@ -58,8 +53,8 @@ void run(Context& ctx, const std::string& label, int64_t m, int64_t n, int64_t k
   auto ref = reference(a, b, count, batched, batched && !broadcast_b, m, n, k, ta, tb);
   Tensor ta_tensor = ctx.upload(a, sa), tb_tensor = ctx.upload(b, sb);
   std::vector<float> tiled;
-  for (const NamedKernel& kernel : kMatmulKernels) {
-    if (!runnable(ctx, kernel)) continue;
+  for (const NamedKernel& kernel : kGemmKernels) {
+    if (!kernel_runnable(ctx.device, kernel)) continue;
     Tensor c = ctx.poisoned(sc);
     matmul_into(ta_tensor, tb_tensor, c,
                 {.transpose_a = ta, .transpose_b = tb, .kernel = kernel.choice});
@@ -118,8 +113,8 @@ static void bias_relu(Context& ctx, const std::string& label, int64_t m, int64_t
       double& v = ref[size_t(i * n + j)];
       v = std::max(0.0, v + bias[size_t(j)]);
     }
-  for (const NamedKernel& kernel : kMatmulKernels) {
-    if (!runnable(ctx, kernel)) continue;
+  for (const NamedKernel& kernel : kGemmKernels) {
+    if (!kernel_runnable(ctx.device, kernel)) continue;
     Tensor y = ctx.poisoned({m, n});
     matmul_into(ctx.upload(a, {m, k}), ctx.upload(w, {n, k}), y,
                 {.transpose_b = true, .activation = Activation::relu, .kernel = kernel.choice},
@@ -142,8 +137,8 @@ VKT_CASE("matmul", "accumulate") {
   Tensor tdy = ctx.upload(dy, {k, m}), tx = ctx.upload(x, {k, n});
   auto ref = reference(dy, x, 1, false, false, m, n, k, true, false);
   for (size_t i = 0; i < ref.size(); ++i) ref[i] = initial[i] + 2 * ref[i];
-  for (const NamedKernel& kernel : kMatmulKernels) {
-    if (!runnable(ctx, kernel)) continue;
+  for (const NamedKernel& kernel : kGemmKernels) {
+    if (!kernel_runnable(ctx.device, kernel)) continue;
     Tensor grad = ctx.upload(initial, {m, n});
     MatmulOptions options{.transpose_a = true, .accumulate = true, .kernel = kernel.choice};
     matmul_into(tdy, tx, grad, options);

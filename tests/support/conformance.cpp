@@ -116,6 +116,10 @@ void Context::check(const std::string& label, const std::string& shape, std::spa
   }
 }
 
+bool kernel_runnable(const Device& device, const NamedKernel& kernel) {
+  return kernel.choice.kind != KernelChoice::Kind::packed || packed_matmul_available(device);
+}
+
 std::vector<uint32_t> bits(std::span<const float> values) {
   std::vector<uint32_t> result(values.size());
   if (!values.empty()) std::memcpy(result.data(), values.data(), values.size() * sizeof(float));

@@ -27,9 +27,11 @@ struct Result {
   std::string note;  // why it failed, or what was measured
 };
 
-// The kernels the GEMM-shaped ops' cases run through (vktrain/ops/kernel.hpp): the tiled one, the
-// subgroup one with its chosen tile, and the subgroup one with its smallest tile (one subgroup of
-// rows, one column per lane), which puts an edge in every direction of most shapes.
+// The kernels the GEMM-shaped ops' cases (matmul, conv2d) run through (vktrain/ops/kernel.hpp):
+// the tiled one; the subgroup one with its chosen tile and with its smallest (one subgroup of rows,
+// one column per lane), which puts an edge in every direction of most shapes; the packed one
+// (lavapipe's default) with its chosen tile and its smallest (one subgroup of rows, four columns a
+// lane), where kernel_runnable says the device can run it.
 struct NamedKernel {
   const char* name;
   KernelChoice choice;
@@ -37,15 +39,11 @@ struct NamedKernel {
 inline const NamedKernel kGemmKernels[] = {
     {"tiled", {KernelChoice::Kind::tiled}},
     {"subgroup", {KernelChoice::Kind::subgroup}},
-    {"subgroup_small", {KernelChoice::Kind::subgroup, 1, 1}}};
-// matmul's kernels: the GEMM kernels and the packed one (lavapipe's default), with its chosen tile
-// and its smallest (one subgroup of rows, four columns a lane).
-inline const NamedKernel kMatmulKernels[] = {
-    {"tiled", {KernelChoice::Kind::tiled}},
-    {"subgroup", {KernelChoice::Kind::subgroup}},
     {"subgroup_small", {KernelChoice::Kind::subgroup, 1, 1}},
     {"packed", {KernelChoice::Kind::packed}},
     {"packed_small", {KernelChoice::Kind::packed, 1, 1}}};
+// The packed kernel needs uniform-buffer limits some devices lack (vkt::packed_matmul_available).
+bool kernel_runnable(const Device& device, const NamedKernel& kernel);
 
 // The bit patterns of float results, for check_equal: kernels that promise identical results.
 std::vector<uint32_t> bits(std::span<const float> values);

@@ -4,15 +4,19 @@
 // shaders/conv2d.comp, shaders/conv2d_wgrad.comp), the layout GPUs want; `subgroup` keeps the whole
 // tile in registers and shares operands with subgroup broadcasts, with no shared memory or barrier
 // (shaders/*_subgroup.comp), which suits CPU devices such as lavapipe, where every non-uniform
-// memory access is a per-lane loop. matmul has a third, `packed` (shaders/matmul_pack.comp and
-// shaders/matmul_packed.comp): the subgroup scheme on operands first packed into panels and read
-// through uniform-buffer windows, which llvmpipe loads without that loop (1.4-2x faster there on
-// large GEMMs; it needs 14 uniform buffers of 64 KiB per stage and a 16-byte uniform offset
-// alignment). `automatic` takes packed (matmul, where k and both sides of C are not tiny) or
-// subgroup (conv2d) on CPU devices and the tiled kernel elsewhere. All sum each output's products in the same order with fma, so every choice gives
-// bit-identical results. Forcing a kernel is for tests and benchmarks; the environment variables
-// VKTRAIN_MATMUL_KERNEL and VKTRAIN_CONV2D_KERNEL (tiled, subgroup, subgroup:TM,TN, and for matmul
-// packed or packed:TM,TN) do the same process-wide for calls that leave the choice automatic.
+// memory access is a per-lane loop. A third, `packed`, reads the operands through uniform-buffer
+// windows, which llvmpipe loads without that loop (it needs 14 uniform buffers of 64 KiB per stage
+// and a 16-byte uniform offset alignment): for matmul (shaders/matmul_pack.comp,
+// shaders/matmul_packed.comp) the subgroup scheme on operands packed into panels, 1.4-2x faster
+// on large GEMMs there; for conv2d's forward and backward-data passes of ungrouped convolutions
+// (shaders/conv2d_packed.comp, over a zero-padded copy of the source), about 1.5-2x; conv2d's
+// other passes and shapes run `subgroup` with the requested tile. `automatic` takes packed where
+// the reduction has at least 32 terms (matmul: and both sides of C at least 16), else subgroup, on
+// CPU devices, and the tiled kernel elsewhere. All sum each output's products in the same order
+// with fma, so every choice gives bit-identical results. Forcing a kernel is for tests and
+// benchmarks; the environment variables VKTRAIN_MATMUL_KERNEL and VKTRAIN_CONV2D_KERNEL (tiled,
+// subgroup, subgroup:TM,TN, packed or packed:TM,TN) do the same process-wide for calls that leave
+// the choice automatic.
 #pragma once
 
 #include <cstdint>
@@ -25,12 +29,13 @@ struct KernelChoice {
   enum class Kind : uint32_t { automatic, tiled, subgroup, packed } kind = Kind::automatic;
   // subgroup, packed: TM output rows (matmul) or channels (conv2d) per workgroup, rounded to a
   // multiple of the subgroup size (packed: and to a power of two), and TN columns or positions per
-  // lane (packed: rounded up to 4 or 8); 0 lets the op choose.
+  // lane (packed: rounded up to 4 or 8; conv2d's packed kernel then takes the count in (TN/2, TN]
+  // that pads an image's positions least); 0 lets the op choose.
   uint32_t rows = 0, columns = 0;
 };
 
-// Whether matmul's packed kernel can run on this device (its uniform-buffer limits allow the
-// windows). Where it cannot, requesting it throws; conformance runs skip it.
+// Whether the packed kernels (matmul's, conv2d's) can run on this device (its uniform-buffer limits
+// allow the windows). Where they cannot, requesting one throws; conformance runs skip them.
 bool packed_matmul_available(const Device& device);
 
 }  // namespace vkt

@@ -1,0 +1,154 @@
+// The packed conv2d: shaders/conv2d_packed.comp reads the weights and the gathered source through
+// uniform-buffer windows (see there). Per call: backward-data first transposes the weight
+// (conv2d_weight_transpose.comp) so that a result channel's weights are one k-contiguous row, as
+// forward's are; the source is zero-padded (conv2d_pad.comp) where the taps reach past it; then
+// one dispatch per block of channel tiles (a window each) by images (their
+// source planes in the windows left), the fewest that fit in kPackedWindows windows. The sums run
+// in conv2d_subgroup.comp's order: results are bit-identical to the other conv2d kernels.
+#include "ops/conv2d_packed.hpp"
+
+#include <algorithm>
+
+#include "ops/launch.hpp"
+
+namespace vkt::detail {
+
+namespace {
+
+constexpr uint32_t kPackedWindows = 14;  // shaders/conv2d_packed.comp: kWindows
+constexpr uint64_t kWindowFloats = kUniformWindowBytes / 4;
+// A window starts on 16 bytes: up to 3 floats before its first plane.
+constexpr uint64_t kPlaneFloats = kWindowFloats - 3;
+constexpr uint32_t kPadGroup = 64;  // conv2d_pad.comp: an invocation a padded row
+
+uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+struct Push {
+  uint32_t src_channels, src_h, src_w, dst_channels, dst_h, dst_w, gemm_k;
+  uint32_t stride_h, stride_w, dilation_h, dilation_w;
+  uint32_t u_windows, c0, image0, src_start, planes_per_window;
+};
+
+// The padded source conv2d_packed.comp gathers from: its top and left padding (backward:
+// dilation·(kernel - 1) - pad) and the rows and columns its taps reach.
+struct Padding {
+  int64_t top, left, h, w;
+  bool none(const PackedConvPass& p) const {
+    return top == 0 && left == 0 && h == p.src_h && w == p.src_w;
+  }
+};
+Padding padding(const PackedConvPass& p) {
+  const int64_t span_h = p.dilation_h * (p.kernel_h - 1), span_w = p.dilation_w * (p.kernel_w - 1);
+  return {p.mode == 0 ? p.pad_h : span_h - p.pad_h, p.mode == 0 ? p.pad_w : span_w - p.pad_w,
+          (p.dst_h - 1) * p.stride_h + span_h + 1, (p.dst_w - 1) * p.stride_w + span_w + 1};
+}
+
+uint64_t gemm_k(const PackedConvPass& p) {
+  return uint64_t(p.src_channels * p.kernel_h * p.kernel_w);
+}
+uint64_t planes_per_window(const PackedConvPass& p) {
+  const Padding pad = padding(p);
+  return kPlaneFloats / uint64_t(pad.h * pad.w);
+}
+bool aligned(const Tensor& t) {
+  return (t.allocation()->offset + t.byte_offset()) % 16 == 0;
+}
+
+}  // namespace
+
+bool packed_conv2d_fits(const PackedConvPass& p, const Tensor& source, const Tensor& weight,
+                        const KernelChoice& tile) {
+  if (p.groups != 1 || (p.mode == 1 && (p.stride_h != 1 || p.stride_w != 1))) return false;
+  const Padding pad = padding(p);
+  if (pad.top < 0 || pad.left < 0) return false;  // backward with padding past the kernel's span
+  if (uint64_t(tile.rows) * gemm_k(p) > kWindowFloats) return false;
+  const uint64_t ppw = planes_per_window(p);
+  // One channel tile's window leaves the rest for the planes of at least one image; float
+  // indices stay far inside 32 bits.
+  return ppw > 0 && uint64_t(p.src_channels) <= (kPackedWindows - 1) * ppw &&
+         uint64_t(p.batch * p.src_channels * pad.h * pad.w) < (uint64_t(1) << 31) &&
+         aligned(source) && aligned(weight);
+}
+
+void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& weight,
+                   const Tensor& result, const Tensor& bias, const KernelChoice& tile) {
+  VKT_REQUIRE(packed_conv2d_fits(p, source, weight, tile), "conv2d",
+              "internal: the packed kernel cannot run this pass");
+  VulkanScheduler& scheduler = *source.device().shared_state()->scheduler;
+  const uint32_t lanes = source.device().info().subgroup_size;
+  const uint64_t taps = uint64_t(p.kernel_h * p.kernel_w), k = gemm_k(p);
+  // Backward-data's rows: Wᵀ (Cin, Cout, taps), a row per result channel like forward's W.
+  Tensor rows = weight;
+  if (p.mode == 1) {
+    rows = Tensor::empty(source.device(), {weight.numel()});
+    struct {
+      uint32_t out_channels, in_channels, taps;
+    } push{uint32_t(p.src_channels), uint32_t(p.dst_channels), uint32_t(taps)};
+    scheduler_of(source).dispatch(Kernel{"conv2d_weight_transpose", {kElementwiseGroup}},
+                                  {in(weight), out(rows)}, push, grid_1d(uint64_t(weight.numel())));
+  }
+
+  // The source, zero-padded where the taps reach past it.
+  const Padding pad = padding(p);
+  Tensor padded = source;
+  if (!pad.none(p)) {
+    padded = Tensor::empty(source.device(), {p.batch * p.src_channels * pad.h * pad.w});
+    struct {
+      uint32_t rows, src_h, src_w, padded_h, padded_w;
+      int32_t top, left;
+    } push{uint32_t(p.batch * p.src_channels * pad.h), uint32_t(p.src_h), uint32_t(p.src_w),
+           uint32_t(pad.h), uint32_t(pad.w), int32_t(pad.top), int32_t(pad.left)};
+    scheduler_of(source).dispatch(Kernel{"conv2d_pad", {kPadGroup}}, {in(source), out(padded)},
+                                  push, grid_1d(push.rows, kPadGroup));
+  }
+
+  const uint64_t tm = tile.rows, plane = uint64_t(pad.h * pad.w);
+  const uint64_t c_tiles = ceil_div(uint64_t(p.dst_channels), tm);
+  const uint64_t ppw = planes_per_window(p), channels = uint64_t(p.src_channels);
+  // The block: channel tiles (a window each) by images, the fewest dispatches that fit.
+  uint64_t block_c = 1, block_n = 1, best = UINT64_MAX;
+  for (uint64_t bc = 1; bc < kPackedWindows && bc <= c_tiles; ++bc) {
+    uint64_t bn = std::min<uint64_t>(uint64_t(p.batch), (kPackedWindows - bc) * ppw / channels);
+    if (bn == 0) break;
+    uint64_t dispatches = ceil_div(c_tiles, bc) * ceil_div(uint64_t(p.batch), bn);
+    if (dispatches < best) block_c = bc, block_n = bn, best = dispatches;
+  }
+  // Positions per lane: of the counts in (TN/2, TN], the one that pads a plane least (196 = 14²:
+  // 5 positions a lane, 200 computed, where 8 would compute 256), the larger on ties.
+  const uint64_t dst_plane = uint64_t(p.dst_h * p.dst_w);
+  uint32_t tn = tile.columns;
+  for (uint32_t c = tile.columns; c > tile.columns / 2 && c > 0; --c)
+    if (ceil_div(dst_plane, lanes * c) * c < ceil_div(dst_plane, lanes * tn) * tn) tn = c;
+  const uint64_t position_tiles = ceil_div(dst_plane, uint64_t(lanes) * tn);
+  VKT_REQUIRE(position_tiles <= source.device().info().max_workgroup_count[0], "conv2d",
+              "internal: " + std::to_string(position_tiles) + " position tiles exceed the grid");
+  const Kernel kernel{"conv2d_packed", {lanes, tile.rows, tn, p.mode, bias.defined(),
+                                        uint32_t(p.kernel_h), uint32_t(p.kernel_w)}};
+  for (uint64_t t0 = 0; t0 < c_tiles; t0 += block_c) {
+    const uint64_t tiles = std::min(block_c, c_tiles - t0);
+    for (uint64_t n0 = 0; n0 < uint64_t(p.batch); n0 += block_n) {
+      const uint64_t images = std::min(block_n, uint64_t(p.batch) - n0);
+      UniformWindows windows;
+      for (uint64_t t = 0; t < tiles; ++t) windows.push_back({rows, (t0 + t) * tm * k * 4});
+      const uint32_t u_windows = uint32_t(windows.size());
+      const uint64_t first_plane = n0 * channels;
+      for (uint64_t w = 0; w < ceil_div(images * channels, ppw); ++w) {
+        uint64_t start = (first_plane + w * ppw) * plane;
+        windows.push_back({padded, start / 4 * 16});
+      }
+      // The shader declares all kPackedWindows; the unused ones repeat the last.
+      while (windows.size() < kPackedWindows) windows.push_back(windows.back());
+      Push push{uint32_t(p.src_channels), uint32_t(pad.h),       uint32_t(pad.w),
+                uint32_t(p.dst_channels), uint32_t(p.dst_h),     uint32_t(p.dst_w),
+                uint32_t(k),              uint32_t(p.stride_h),  uint32_t(p.stride_w),
+                uint32_t(p.dilation_h),   uint32_t(p.dilation_w), u_windows,
+                uint32_t(t0 * tm),        uint32_t(n0),          uint32_t(first_plane * plane),
+                uint32_t(ppw)};
+      const Arg args[] = {out(result), in(bias.defined() ? bias : source)};
+      scheduler.dispatch_windows(kernel, args, windows, &push, sizeof(push),
+                                 {uint32_t(position_tiles), uint32_t(tiles), uint32_t(images)});
+    }
+  }
+}
+
+}  // namespace vkt::detail

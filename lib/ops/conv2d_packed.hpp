@@ -1,0 +1,31 @@
+// The packed conv2d (KernelChoice::Kind::packed): shaders/conv2d_packed.comp, forward and
+// backward-data of ungrouped convolutions with both operands read through uniform-buffer windows.
+// lib/ops/conv2d.cpp checks the arguments and chooses the kernel; this records the dispatches.
+#pragma once
+
+#include <cstdint>
+
+#include "vktrain/ops.hpp"
+
+namespace vkt::detail {
+
+// One implicit-GEMM pass as the packed kernel sees it: mode 0 forward (source x, result y), mode
+// 1 backward-data (source dy, result dx).
+struct PackedConvPass {
+  uint32_t mode;
+  int64_t batch, src_channels, src_h, src_w, dst_channels, dst_h, dst_w;
+  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
+};
+
+// Whether the packed kernel with `tile` can run `pass` on the tensors' device: ungrouped, unit
+// stride backward, a tile's weight rows within one window, a source plane within one and an
+// image's planes within the windows left, tensors on 16 bytes.
+bool packed_conv2d_fits(const PackedConvPass& pass, const Tensor& source, const Tensor& weight,
+                        const KernelChoice& tile);
+
+// result = conv (mode 0: + bias) with a resolved packed tile (rows = TM channels, columns = TN
+// positions per lane); packed_conv2d_fits must hold.
+void packed_conv2d(const PackedConvPass& pass, const Tensor& source, const Tensor& weight,
+                   const Tensor& result, const Tensor& bias, const KernelChoice& tile);
+
+}  // namespace vkt::detail
