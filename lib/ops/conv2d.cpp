@@ -38,12 +38,14 @@ bool valid_tiling(const Tiling& t) {
          t.bn % (threads / t.bk) == 0 && t.bm % (threads / t.bk) == 0;
 }
 
-// The packed kernel (lib/ops/conv2d_packed.cpp) on devices with the uniform-buffer windows it
-// needs (packed_matmul_available: the same limits): the default on CPU devices for reductions of
-// at least 32 (as matmul).
-PackedKernel packed_kernel(const Device& device, int64_t gemm_k) {
+// The packed kernels (lib/ops/conv2d_packed.cpp) on devices with the uniform-buffer windows they
+// need (packed_matmul_available: the same limits): the default on CPU devices where `size` is at
+// least 32 — the reduction forward and backward-data (as matmul), the weight columns (Cin·kH·kW,
+// what the lanes own) backward-weight: the 1-channel layer's 9 ran 62-67 ms subgroup against 99
+// packed, 2026-12-03.
+PackedKernel packed_kernel(const Device& device, int64_t size) {
   if (!packed_matmul_available(device)) return PackedKernel::none;
-  return gemm_k >= 32 ? PackedKernel::preferred : PackedKernel::available;
+  return size >= 32 ? PackedKernel::preferred : PackedKernel::available;
 }
 
 std::string params_str(const Conv2dParams& p) {
@@ -227,10 +229,16 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
   };
   KernelChoice choice = tuned_kernel(dy.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
                                      gemm_m, [&] { return gemm_key("bwd_weight", g, p, positions); },
-                                     record,
-                                     packed_matmul_available(dy.device()) ? PackedKernel::as_subgroup
-                                                                          : PackedKernel::none);
-  bool subgroup = choice.kind == KernelChoice::Kind::subgroup;
+                                     record, packed_kernel(dy.device(), gemm_m));
+  PackedConvPass pass{0,          g.batch,    g.in_channels, g.in_h,       g.in_w,
+                      g.out_channels, g.out_h, g.out_w,     g.kernel_h,   g.kernel_w,
+                      p.stride_h, p.stride_w, p.pad_h,       p.pad_w,      p.dilation_h,
+                      p.dilation_w, p.groups};
+  const bool packed = choice.kind == KernelChoice::Kind::packed &&
+                      packed_conv2d_wgrad_fits(pass, dy, x);
+  if (choice.kind == KernelChoice::Kind::packed && !packed)
+    choice.kind = KernelChoice::Kind::subgroup;  // the shape's fallback, with the same tile
+  bool subgroup = choice.kind != KernelChoice::Kind::tiled;
   Tiling t = choose_tiling(info, gemm_m, gemm_n);
   VKT_REQUIRE(subgroup || (valid_tiling(t) && t.bk == kSlice), kOp,
               "internal: tiling breaks the shader's load invariants");
@@ -286,13 +294,20 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
   std::array<uint32_t, 3> grid{uint32_t((gemm_m + tile_m - 1) / tile_m),
                                uint32_t((gemm_n + tile_n - 1) / tile_n), uint32_t(g.groups * splits)};
   Scheduler& scheduler = scheduler_of(dy);
+  // dW (accumulating without splits) or the splits' partials.
+  auto record_gemm = [&](const Tensor& target, Access access) {
+    if (packed)
+      packed_conv2d_wgrad(pass, dy, x, target, choice, split, accumulate && !split,
+                          slices_per_split * kSlice);
+    else
+      scheduler.dispatch(kernel, {in(dy), in(x), {target, access}}, push, grid);
+  };
   if (!split) {
-    Access access = accumulate ? Access::read_write : Access::write;
-    scheduler.dispatch(kernel, {in(dy), in(x), {dweight, access}}, push, grid);
+    record_gemm(dweight, accumulate ? Access::read_write : Access::write);
     return;
   }
   Tensor partials = Tensor::empty(dy.device(), {int64_t(splits), dweight.numel()});
-  scheduler.dispatch(kernel, {in(dy), in(x), out(partials)}, push, grid);
+  record_gemm(partials, Access::write);
   struct {
     uint32_t n, splits;
   } sum_push{uint32_t(dweight.numel()), uint32_t(splits)};

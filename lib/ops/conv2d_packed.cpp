@@ -54,6 +54,21 @@ bool aligned(const Tensor& t) {
   return (t.allocation()->offset + t.byte_offset()) % 16 == 0;
 }
 
+// The source, zero-padded where the taps reach past it (the source itself where they do not).
+Tensor padded_source(const PackedConvPass& p, const Tensor& source) {
+  const Padding pad = padding(p);
+  if (pad.none(p)) return source;
+  Tensor padded = Tensor::empty(source.device(), {p.batch * p.src_channels * pad.h * pad.w});
+  struct {
+    uint32_t rows, src_h, src_w, padded_h, padded_w;
+    int32_t top, left;
+  } push{uint32_t(p.batch * p.src_channels * pad.h), uint32_t(p.src_h), uint32_t(p.src_w),
+         uint32_t(pad.h), uint32_t(pad.w), int32_t(pad.top), int32_t(pad.left)};
+  scheduler_of(source).dispatch(Kernel{"conv2d_pad", {kPadGroup}}, {in(source), out(padded)}, push,
+                                grid_1d(push.rows, kPadGroup));
+  return padded;
+}
+
 }  // namespace
 
 bool packed_conv2d_fits(const PackedConvPass& p, const Tensor& source, const Tensor& weight,
@@ -88,20 +103,8 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
                                   {in(weight), out(rows)}, push, grid_1d(uint64_t(weight.numel())));
   }
 
-  // The source, zero-padded where the taps reach past it.
   const Padding pad = padding(p);
-  Tensor padded = source;
-  if (!pad.none(p)) {
-    padded = Tensor::empty(source.device(), {p.batch * p.src_channels * pad.h * pad.w});
-    struct {
-      uint32_t rows, src_h, src_w, padded_h, padded_w;
-      int32_t top, left;
-    } push{uint32_t(p.batch * p.src_channels * pad.h), uint32_t(p.src_h), uint32_t(p.src_w),
-           uint32_t(pad.h), uint32_t(pad.w), int32_t(pad.top), int32_t(pad.left)};
-    scheduler_of(source).dispatch(Kernel{"conv2d_pad", {kPadGroup}}, {in(source), out(padded)},
-                                  push, grid_1d(push.rows, kPadGroup));
-  }
-
+  const Tensor padded = padded_source(p, source);
   const uint64_t tm = tile.rows, plane = uint64_t(pad.h * pad.w);
   const uint64_t c_tiles = ceil_div(uint64_t(p.dst_channels), tm);
   const uint64_t ppw = planes_per_window(p), channels = uint64_t(p.src_channels);
@@ -148,6 +151,65 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
       scheduler.dispatch_windows(kernel, args, windows, &push, sizeof(push),
                                  {uint32_t(position_tiles), uint32_t(tiles), uint32_t(images)});
     }
+  }
+}
+
+bool packed_conv2d_wgrad_fits(const PackedConvPass& p, const Tensor& dy, const Tensor& x) {
+  const Padding pad = padding(p);
+  const uint64_t x_image = uint64_t(p.src_channels * pad.h * pad.w);
+  const uint64_t dy_image = uint64_t(p.dst_channels * p.dst_h * p.dst_w);
+  return p.groups == 1 && x_image <= kPlaneFloats && dy_image <= kPlaneFloats &&
+         uint64_t(p.batch) * std::max(x_image, dy_image) < (uint64_t(1) << 31) && aligned(dy) &&
+         aligned(x);
+}
+
+void packed_conv2d_wgrad(const PackedConvPass& p, const Tensor& dy, const Tensor& x,
+                         const Tensor& result, const KernelChoice& tile, bool split,
+                         bool accumulate, uint64_t split_positions) {
+  VKT_REQUIRE(packed_conv2d_wgrad_fits(p, dy, x), "conv2d",
+              "internal: the packed kernel cannot run this backward-weight pass");
+  VulkanScheduler& scheduler = *x.device().shared_state()->scheduler;
+  const uint32_t lanes = x.device().info().subgroup_size;
+  const Padding pad = padding(p);
+  const Tensor padded = padded_source(p, x);
+  const uint64_t plane = uint64_t(p.dst_h * p.dst_w), positions = uint64_t(p.batch) * plane;
+  const uint64_t x_image = uint64_t(p.src_channels * pad.h * pad.w);
+  const uint64_t dy_image = uint64_t(p.dst_channels) * plane;
+  const uint64_t gemm_m = uint64_t(p.src_channels * p.kernel_h * p.kernel_w);
+  const uint64_t weights = gemm_m * uint64_t(p.dst_channels);
+  const uint64_t images_per_dispatch = kPackedWindows / 2, batch = uint64_t(p.batch);
+  const bool chained = batch > images_per_dispatch;
+  // Without splits, dispatches after the first continue from sums kept in a scratch tensor; with
+  // them, the partials themselves hold the sums so far.
+  Tensor partial = chained && !split ? Tensor::empty(x.device(), {int64_t(weights)}) : result;
+  const Kernel kernel{"conv2d_wgrad_packed", {lanes, tile.rows, tile.columns, split, accumulate,
+                                              uint32_t(p.kernel_h), uint32_t(p.kernel_w)}};
+  const std::array<uint32_t, 2> tiles{uint32_t(ceil_div(gemm_m, uint64_t(lanes) * tile.columns)),
+                                      uint32_t(ceil_div(uint64_t(p.dst_channels), tile.rows))};
+  for (uint64_t i0 = 0; i0 < batch; i0 += images_per_dispatch) {
+    const uint64_t images = std::min(images_per_dispatch, batch - i0);
+    UniformWindows windows;
+    for (uint64_t i = i0; i < i0 + images; ++i) {
+      windows.push_back({dy, i * dy_image / 4 * 16});
+      windows.push_back({padded, i * x_image / 4 * 16});
+    }
+    while (windows.size() < kPackedWindows) windows.push_back(windows.back());
+    const uint64_t split0 = i0 * plane / split_positions;
+    const uint64_t split_end = ceil_div(std::min(positions, (i0 + images) * plane), split_positions);
+    struct {
+      uint32_t in_channels, src_h, src_w, out_channels, out_h, out_w, gemm_m;
+      uint32_t stride_h, stride_w, dilation_h, dilation_w;
+      uint32_t split_positions, positions, split0, image0, images, split_stride;
+    } push{uint32_t(p.src_channels), uint32_t(pad.h),        uint32_t(pad.w),
+           uint32_t(p.dst_channels), uint32_t(p.dst_h),      uint32_t(p.dst_w),
+           uint32_t(gemm_m),         uint32_t(p.stride_h),   uint32_t(p.stride_w),
+           uint32_t(p.dilation_h),   uint32_t(p.dilation_w), uint32_t(split_positions),
+           uint32_t(positions),      uint32_t(split0),       uint32_t(i0),
+           uint32_t(images),         uint32_t(weights)};
+    const Access access = accumulate || chained || split ? Access::read_write : Access::write;
+    const Arg args[] = {{result, access}, {partial, access}};
+    scheduler.dispatch_windows(kernel, args, windows, &push, sizeof(push),
+                               {tiles[0], tiles[1], uint32_t(split_end - split0)});
   }
 }
 

@@ -28,4 +28,15 @@ bool packed_conv2d_fits(const PackedConvPass& pass, const Tensor& source, const 
 void packed_conv2d(const PackedConvPass& pass, const Tensor& source, const Tensor& weight,
                    const Tensor& result, const Tensor& bias, const KernelChoice& tile);
 
+// Backward-weight (pass in forward terms: source x, result dy) through
+// shaders/conv2d_wgrad_packed.comp: ungrouped, an image's dy and its padded x within a window
+// each, tensors on 16 bytes.
+bool packed_conv2d_wgrad_fits(const PackedConvPass& pass, const Tensor& dy, const Tensor& x);
+
+// dW (+= with accumulate) or, with `split`, the partials of conv2d_wgrad_subgroup.comp's splits of
+// `split_positions` positions each (the same sums, bit for bit); packed_conv2d_wgrad_fits must hold.
+void packed_conv2d_wgrad(const PackedConvPass& pass, const Tensor& dy, const Tensor& x,
+                         const Tensor& result, const KernelChoice& tile, bool split,
+                         bool accumulate, uint64_t split_positions);
+
 }  // namespace vkt::detail

@@ -89,7 +89,10 @@ TEST_CASE("tuner: malformed lines in the file are ignored", "[core][tuner]") {
   fs::remove_all(directory);
 }
 
-TEST_CASE("tuner: matmul and conv2d tune once, results equal the untuned ones", "[core][tuner]") {
+// [pipelines]: these two time real candidates, compiling some fifty pipelines; scripts/sanitize
+// leaves them out (LLVM under AddressSanitizer's allocator took 7-10 minutes each).
+TEST_CASE("tuner: matmul and conv2d tune once, results equal the untuned ones",
+          "[core][tuner][pipelines]") {
   fs::path directory = fresh_directory("ops");
   const vkt::Device& plain = vkt::testing::test_device();
   vkt::Device tuned = vkt::testing::open_test_device(
@@ -135,7 +138,7 @@ TEST_CASE("tuner: matmul and conv2d tune once, results equal the untuned ones", 
 }
 
 TEST_CASE("tuner: nothing is timed inside a capture; StepCapture runs a first step eagerly",
-          "[core][tuner]") {
+          "[core][tuner][pipelines]") {
   fs::path directory = fresh_directory("capture");
   vkt::Device device = vkt::testing::open_test_device(
       {.cache_dir = directory.string(), .autotune = true});

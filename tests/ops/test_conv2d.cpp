@@ -3,9 +3,10 @@
 // accumulating weight gradients; the reference backward is checked by finite differences first.
 // Kernels exercised: conv2d (forward and backward-data), conv2d_wgrad with and without the
 // split-K path, conv2d_split_sum, conv2d_bias_grad, the register-tiled conv2d_subgroup and
-// conv2d_wgrad_subgroup, and conv2d_packed with conv2d_weight_transpose (every forward and backward
-// case runs through each kernel of kGemmKernels and must match the tiled one bit for bit; packed
-// requests the pass cannot take run subgroup, and packed_paths checks which passes take it).
+// conv2d_wgrad_subgroup, and conv2d_packed / conv2d_wgrad_packed with conv2d_pad and
+// conv2d_weight_transpose (every forward and backward case runs through each kernel of
+// kGemmKernels and must match the tiled one bit for bit; packed requests the pass cannot take run
+// subgroup, and packed_paths checks which passes take it).
 #include "conformance.hpp"
 #include "gradcheck.hpp"
 
@@ -219,6 +220,10 @@ const Problem kLargeTilesWeight{1, 58, 6, 5, 130, 3, 3, {.pad_h = 1, .pad_w = 1}
 const Problem kImageBlocks{11, 13, 39, 41, 3, 3, 3, {.pad_h = 1, .pad_w = 1}};
 const Problem kChannelBlocks{2, 3, 5, 6, 115, 3, 3, {.pad_h = 1, .pad_w = 1}};
 const Problem kLongRows{1, 200, 5, 5, 9, 3, 3, {.pad_h = 1, .pad_w = 1}};
+// Backward-weight over more images than one dispatch holds (7), without splits (few positions),
+// and with splits of 144 positions that cross images and the dispatches' boundary.
+const Problem kChainedWeight{9, 2, 3, 4, 3, 3, 3, {.pad_h = 1, .pad_w = 1}};
+const Problem kChainedSplits{12, 3, 11, 13, 5, 3, 3, {.pad_h = 1, .pad_w = 1}};
 
 }  // namespace
 
@@ -295,8 +300,10 @@ VKT_CASE("conv2d", "backward_no_bias") {
 VKT_CASE("conv2d", "backward_accumulate") {
   // dweight += and dbias += twice, for a reduction split into partials (N·Ho·Wo large against the
   // tile grid) and for one that is not (N = 1, a small image).
+  // With the default (on lavapipe the packed) kernel, also over more images than one dispatch.
   for (const Problem& pr : {Problem{4, 3, 12, 12, 5, 3, 3, {.pad_h = 1, .pad_w = 1}},
-                            Problem{1, 3, 6, 5, 5, 3, 3, {.pad_h = 1, .pad_w = 1}}}) {
+                            Problem{1, 3, 6, 5, 5, 3, 3, {.pad_h = 1, .pad_w = 1}},
+                            kChainedWeight}) {
     Inputs in = random_inputs(ctx, pr);
     std::vector<float> dy = ctx.uniform(size_t(shape_numel(pr.y_shape())));
     std::vector<float> w0 = ctx.uniform(in.w.size()), b0 = ctx.uniform(in.b.size());
@@ -331,27 +338,31 @@ VKT_CASE("conv2d", "packed_paths") {
   check_backward(ctx, "image_blocks", kImageBlocks);
   check_forward(ctx, "channel_blocks", kChannelBlocks);
   check_forward(ctx, "long_rows", kLongRows);
+  check_backward(ctx, "chained_weight", kChainedWeight);
+  check_backward(ctx, "chained_splits", kChainedSplits);
   if (!packed_matmul_available(ctx.device) || !ctx.device.info().timestamp_queries) return;
   // Which passes take it: forward and unit-stride backward-data of ungrouped convolutions whose
   // tile of weight rows fits a window; the others run conv2d_subgroup.
-  auto packed_calls = [&](const Problem& pr, bool backward, KernelChoice kernel) {
+  auto packed_calls = [&](const Problem& pr, bool backward, KernelChoice kernel,
+                          const char* shader = "conv2d_packed") {
     Profiler profiler(ctx.device);
     Conv2dParams params = pr.params;
     params.kernel = kernel;
     Tensor x = ctx.poisoned(pr.x_shape()), w = ctx.poisoned(pr.w_shape());
     if (backward)
-      conv2d_backward(ctx.poisoned(pr.y_shape()), x, w, params, ctx.poisoned(pr.x_shape()), {}, {});
+      conv2d_backward(ctx.poisoned(pr.y_shape()), x, w, params, ctx.poisoned(pr.x_shape()),
+                      ctx.poisoned(pr.w_shape()), {});
     else
       conv2d_forward(x, w, {}, params, ctx.poisoned(pr.y_shape()));
     uint64_t calls = 0;
     for (const KernelTime& k : profiler.kernels())
-      if (k.name == "conv2d_packed") calls += k.calls;
+      if (k.name == shader) calls += k.calls;
     return calls;
   };
   const KernelChoice packed{KernelChoice::Kind::packed}, small{KernelChoice::Kind::packed, 1, 1};
   auto expect = [&](const char* label, uint64_t calls, uint64_t expected) {
     ctx.check_that(label, calls == expected, double(calls), double(expected),
-                   std::to_string(calls) + " conv2d_packed dispatches, expected " +
+                   std::to_string(calls) + " packed dispatches, expected " +
                        std::to_string(expected));
   };
   expect("forward", packed_calls(kOdd, false, packed), 1);
@@ -363,6 +374,15 @@ VKT_CASE("conv2d", "packed_paths") {
   expect("groups_fall_back", packed_calls(kGroups, false, packed), 0);
   expect("long_rows_fall_back", packed_calls(kLongRows, false, packed), 0);
   expect("long_rows_small_tile", packed_calls(kLongRows, false, small), 1);
+  // Backward-weight: a dispatch per 7 images (dy and padded x a window each); grouped convolutions
+  // and images whose padded x exceeds a window (13 x 41 x 43 floats) fall back.
+  const char* wgrad = "conv2d_wgrad_packed";
+  expect("weight", packed_calls(kOdd, true, packed, wgrad), 1);
+  expect("weight_chained_splits", packed_calls(kChainedSplits, true, packed, wgrad), 2);
+  expect("weight_large_image_falls_back", packed_calls(kImageBlocks, true, packed, wgrad), 0);
+  expect("weight_chained", packed_calls(kChainedWeight, true, packed, wgrad), 2);
+  expect("weight_strided", packed_calls(kStridePad, true, packed, wgrad), 1);
+  expect("weight_groups_fall_back", packed_calls(kGroups, true, packed, wgrad), 0);
 }
 
 VKT_CASE("conv2d", "bad_arguments") {
