@@ -68,9 +68,7 @@ std::vector<KernelChoice> candidates(const DeviceInfo& info, PackedKernel packed
   uint32_t lanes = info.subgroup_size;
   if (!subgroup_possible(info)) return list;
   for (auto kind : {KernelChoice::Kind::subgroup, KernelChoice::Kind::packed}) {
-    if (kind == KernelChoice::Kind::packed &&
-        (packed == PackedKernel::none || packed == PackedKernel::as_subgroup))
-      continue;
+    if (kind == KernelChoice::Kind::packed && packed == PackedKernel::none) continue;
     for (uint32_t rows : {lanes, 2 * lanes, 4 * lanes, 8 * lanes})
       for (uint32_t columns : {4u, 8u})
         if (rows * columns <= 512 &&
@@ -138,8 +136,6 @@ KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInf
                      : packed_kernel == PackedKernel::preferred ? KernelChoice::Kind::packed
                                                      : KernelChoice::Kind::subgroup;
   if (requested.kind == KernelChoice::Kind::tiled) return requested;
-  if (requested.kind == KernelChoice::Kind::packed && packed_kernel == PackedKernel::as_subgroup)
-    requested.kind = KernelChoice::Kind::subgroup;
   const bool packed = requested.kind == KernelChoice::Kind::packed;
   VKT_REQUIRE(possible, op,
               std::string("the ") + (packed ? "packed" : "subgroup") +

@@ -19,10 +19,9 @@ namespace vkt::detail {
 // in: TM a multiple of the subgroup size, up to four subgroups of rows (32 x 64 tiles on lavapipe:
 // docs/performance-notes.md, 2026-12-02), TN smaller where the columns are few. `packed`: whether
 // the op has a packed kernel this device can run (packed_matmul_available: the uniform-buffer
-// limits) and whether an automatic request on a CPU device takes it for this shape; `as_subgroup`:
-// the device could, but this pass has none (conv2d's backward-weight), so a packed request runs the
-// subgroup kernel with its tile and the tuner does not time it. Throws naming `op` on a bad request.
-enum class PackedKernel { none, as_subgroup, available, preferred };
+// limits) and whether an automatic request on a CPU device takes it for this shape. Throws naming
+// `op` on a bad request.
+enum class PackedKernel { none, available, preferred };
 KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInfo& info,
                             KernelChoice requested, int64_t rows, int64_t columns,
                             PackedKernel packed = PackedKernel::none);

@@ -8,11 +8,12 @@
 // windows, which llvmpipe loads without that loop (it needs 14 uniform buffers of 64 KiB per stage
 // and a 16-byte uniform offset alignment): for matmul (shaders/matmul_pack.comp,
 // shaders/matmul_packed.comp) the subgroup scheme on operands packed into panels, 1.4-2x faster
-// on large GEMMs there; for conv2d's forward and backward-data passes of ungrouped convolutions
-// (shaders/conv2d_packed.comp, over a zero-padded copy of the source), about 1.5-2x; conv2d's
-// other passes and shapes run `subgroup` with the requested tile. `automatic` takes packed where
-// the reduction has at least 32 terms (matmul: and both sides of C at least 16), else subgroup, on
-// CPU devices, and the tiled kernel elsewhere. All sum each output's products in the same order
+// on large GEMMs there; for conv2d's three passes of ungrouped convolutions
+// (shaders/conv2d_packed.comp, conv2d_wgrad_packed.comp, over a zero-padded copy of the input),
+// 1.4-2x; shapes it cannot take (groups, strided backward-data, images or weight tiles larger than
+// a window) run `subgroup` with the requested tile. `automatic` takes packed on CPU devices where
+// the reduction has at least 32 terms (matmul: and both sides of C at least 16; conv2d
+// backward-weight: where Cin·kH·kW is), else subgroup, and the tiled kernel elsewhere. All sum each output's products in the same order
 // with fma, so every choice gives bit-identical results. Forcing a kernel is for tests and
 // benchmarks; the environment variables VKTRAIN_MATMUL_KERNEL and VKTRAIN_CONV2D_KERNEL (tiled,
 // subgroup, subgroup:TM,TN, packed or packed:TM,TN) do the same process-wide for calls that leave
