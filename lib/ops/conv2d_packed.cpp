@@ -1,10 +1,11 @@
 // The packed conv2d: shaders/conv2d_packed.comp reads the weights and the gathered source through
-// uniform-buffer windows (see there). Per call: backward-data first transposes the weight
-// (conv2d_weight_transpose.comp) so that a result channel's weights are one k-contiguous row, as
-// forward's are; the source is zero-padded (conv2d_pad.comp) where the taps reach past it; then
-// one dispatch per block of channel tiles (a window each) by images (their
-// source planes in the windows left), the fewest that fit in kPackedWindows windows. The sums run
-// in conv2d_subgroup.comp's order: results are bit-identical to the other conv2d kernels.
+// uniform-buffer windows (see there). Per call: the weight is packed into k-major tiles of TM
+// result channels (conv2d_weight_pack.comp; backward-data transposes it on the way); the source
+// is zero-padded (conv2d_pad.comp) where the taps reach past it and, for the quads of unit-stride
+// rows, to rows of whole vec4s; then one dispatch per block of channel tiles (a window each) by
+// images (their source planes in the windows left), the fewest that fit in kPackedWindows
+// windows. The sums run in conv2d_subgroup.comp's order: results are bit-identical to the other
+// conv2d kernels.
 #include "ops/conv2d_packed.hpp"
 
 #include <algorithm>
@@ -26,37 +27,75 @@ uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 struct Push {
   uint32_t src_channels, src_h, src_w, dst_channels, dst_h, dst_w, gemm_k;
   uint32_t stride_h, stride_w, dilation_h, dilation_w;
-  uint32_t u_windows, c0, image0, src_start, planes_per_window;
+  uint32_t u_windows, c0, image0, src_start, planes_per_window, qw;
 };
 
+int64_t quads_per_row(const PackedConvPass& p) { return (p.dst_w + 3) / 4; }
+
+// Positions a lane in scalar mode: of the counts in (TN/2, TN], the one that pads a plane least
+// (196 = 14²: 5 positions a lane, 200 computed, where 8 would compute 256), the larger on ties.
+uint32_t scalar_columns(const PackedConvPass& p, uint32_t lanes, uint32_t columns) {
+  const uint64_t plane = uint64_t(p.dst_h * p.dst_w);
+  uint32_t tn = columns;
+  for (uint32_t c = columns; c > columns / 2 && c > 0; --c)
+    if (ceil_div(plane, lanes * c) * c < ceil_div(plane, lanes * tn) * tn) tn = c;
+  return tn;
+}
+// Position tiles (workgroups along x) of a plane: TN positions a lane, or TN/4 quads of a row.
+uint64_t position_tiles(const PackedConvPass& p, uint32_t lanes, uint32_t tn, bool quad) {
+  return quad ? ceil_div(uint64_t(p.dst_h * quads_per_row(p)), uint64_t(lanes) * (tn / 4))
+              : ceil_div(uint64_t(p.dst_h * p.dst_w), uint64_t(lanes) * tn);
+}
+
+// Whether conv2d_packed.comp reads the pass in quads (four consecutive columns a lane, aligned
+// vec4 loads): unit stride and dilation along rows, TN a multiple of 4, and no more than 4/3
+// the positions the scalar mode computes. A computed position costs about 0.75x in quads, but
+// rows padded to whole quads waste positions (docs/performance-notes.md, Change 18: 28x28
+// planes, 832 against 784, run 7-15% faster; 14x14 planes, 256 against 200, 0-7%; a plane 5
+// wide, 8 against 5, would be slower).
+bool quads(const PackedConvPass& p, uint32_t lanes, uint32_t columns) {
+  if (p.stride_w != 1 || p.dilation_w != 1 || columns % 4 != 0) return false;
+  const uint32_t tn = scalar_columns(p, lanes, columns);
+  const uint64_t quad_positions = position_tiles(p, lanes, columns, true) * lanes * columns;
+  const uint64_t scalar_positions = position_tiles(p, lanes, tn, false) * lanes * tn;
+  return 3 * quad_positions <= 4 * scalar_positions;
+}
+
 // The padded source conv2d_packed.comp gathers from: its top and left padding (backward:
-// dilation·(kernel - 1) - pad) and the rows and columns its taps reach.
+// dilation·(kernel - 1) - pad) and the rows and columns its taps reach; with `quad_rows`, rows
+// of whole vec4s that hold every quad's V loads (shaders/conv2d_packed.comp), so planes start
+// on 16 bytes.
 struct Padding {
   int64_t top, left, h, w;
   bool none(const PackedConvPass& p) const {
     return top == 0 && left == 0 && h == p.src_h && w == p.src_w;
   }
 };
-Padding padding(const PackedConvPass& p) {
+Padding padding(const PackedConvPass& p, bool quad_rows) {
   const int64_t span_h = p.dilation_h * (p.kernel_h - 1), span_w = p.dilation_w * (p.kernel_w - 1);
-  return {p.mode == 0 ? p.pad_h : span_h - p.pad_h, p.mode == 0 ? p.pad_w : span_w - p.pad_w,
-          (p.dst_h - 1) * p.stride_h + span_h + 1, (p.dst_w - 1) * p.stride_w + span_w + 1};
+  Padding pad{p.mode == 0 ? p.pad_h : span_h - p.pad_h, p.mode == 0 ? p.pad_w : span_w - p.pad_w,
+              (p.dst_h - 1) * p.stride_h + span_h + 1, (p.dst_w - 1) * p.stride_w + span_w + 1};
+  if (quad_rows) {
+    const int64_t v = (p.kernel_w + 6) / 4;  // shaders/conv2d_packed.comp: V
+    pad.w = std::max((pad.w + 3) / 4 * 4, 4 * (quads_per_row(p) + v - 1));
+  }
+  return pad;
 }
 
 uint64_t gemm_k(const PackedConvPass& p) {
   return uint64_t(p.src_channels * p.kernel_h * p.kernel_w);
 }
-uint64_t planes_per_window(const PackedConvPass& p) {
-  const Padding pad = padding(p);
-  return kPlaneFloats / uint64_t(pad.h * pad.w);
+uint64_t planes_per_window(const PackedConvPass& p, bool quad) {
+  const Padding pad = padding(p, quad);
+  return (quad ? kWindowFloats : kPlaneFloats) / uint64_t(pad.h * pad.w);
 }
 bool aligned(const Tensor& t) {
   return (t.allocation()->offset + t.byte_offset()) % 16 == 0;
 }
 
 // The source, zero-padded where the taps reach past it (the source itself where they do not).
-Tensor padded_source(const PackedConvPass& p, const Tensor& source) {
-  const Padding pad = padding(p);
+Tensor padded_source(const PackedConvPass& p, const Tensor& source, bool quad_rows) {
+  const Padding pad = padding(p, quad_rows);
   if (pad.none(p)) return source;
   Tensor padded = Tensor::empty(source.device(), {p.batch * p.src_channels * pad.h * pad.w});
   struct {
@@ -74,10 +113,11 @@ Tensor padded_source(const PackedConvPass& p, const Tensor& source) {
 bool packed_conv2d_fits(const PackedConvPass& p, const Tensor& source, const Tensor& weight,
                         const KernelChoice& tile) {
   if (p.groups != 1 || (p.mode == 1 && (p.stride_h != 1 || p.stride_w != 1))) return false;
-  const Padding pad = padding(p);
+  const bool quad = quads(p, source.device().info().subgroup_size, tile.columns);
+  const Padding pad = padding(p, quad);
   if (pad.top < 0 || pad.left < 0) return false;  // backward with padding past the kernel's span
-  if (uint64_t(tile.rows) * gemm_k(p) > kWindowFloats) return false;
-  const uint64_t ppw = planes_per_window(p);
+  if (tile.rows % 4 != 0 || uint64_t(tile.rows) * gemm_k(p) > kWindowFloats) return false;
+  const uint64_t ppw = planes_per_window(p, quad);
   // One channel tile's window leaves the rest for the planes of at least one image; float
   // indices stay far inside 32 bits.
   return ppw > 0 && uint64_t(p.src_channels) <= (kPackedWindows - 1) * ppw &&
@@ -92,22 +132,23 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
   VulkanScheduler& scheduler = *source.device().shared_state()->scheduler;
   const uint32_t lanes = source.device().info().subgroup_size;
   const uint64_t taps = uint64_t(p.kernel_h * p.kernel_w), k = gemm_k(p);
-  // Backward-data's rows: Wᵀ (Cin, Cout, taps), a row per result channel like forward's W.
-  Tensor rows = weight;
-  if (p.mode == 1) {
-    rows = Tensor::empty(source.device(), {weight.numel()});
+  const uint64_t tm = tile.rows, c_tiles = ceil_div(uint64_t(p.dst_channels), tm);
+  // The weight as k-major tiles of TM result channels (backward-data: of Wᵀ).
+  Tensor weight_tiles = Tensor::empty(source.device(), {int64_t(c_tiles * k * tm)});
+  {
     struct {
-      uint32_t out_channels, in_channels, taps;
-    } push{uint32_t(p.src_channels), uint32_t(p.dst_channels), uint32_t(taps)};
-    scheduler_of(source).dispatch(Kernel{"conv2d_weight_transpose", {kElementwiseGroup}},
-                                  {in(weight), out(rows)}, push, grid_1d(uint64_t(weight.numel())));
+      uint32_t count, channels, gemm_k, tm, taps, mode;
+    } push{uint32_t(c_tiles * k * tm), uint32_t(p.dst_channels), uint32_t(k), uint32_t(tm),
+           uint32_t(taps), p.mode};
+    scheduler_of(source).dispatch(Kernel{"conv2d_weight_pack", {kElementwiseGroup}},
+                                  {in(weight), out(weight_tiles)}, push, grid_1d(push.count));
   }
 
-  const Padding pad = padding(p);
-  const Tensor padded = padded_source(p, source);
-  const uint64_t tm = tile.rows, plane = uint64_t(pad.h * pad.w);
-  const uint64_t c_tiles = ceil_div(uint64_t(p.dst_channels), tm);
-  const uint64_t ppw = planes_per_window(p), channels = uint64_t(p.src_channels);
+  const bool quad = quads(p, lanes, tile.columns);
+  const Padding pad = padding(p, quad);
+  const Tensor padded = padded_source(p, source, quad);
+  const uint64_t plane = uint64_t(pad.h * pad.w);
+  const uint64_t ppw = planes_per_window(p, quad), channels = uint64_t(p.src_channels);
   // The block: channel tiles (a window each) by images, the fewest dispatches that fit.
   uint64_t block_c = 1, block_n = 1, best = UINT64_MAX;
   for (uint64_t bc = 1; bc < kPackedWindows && bc <= c_tiles; ++bc) {
@@ -116,23 +157,19 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
     uint64_t dispatches = ceil_div(c_tiles, bc) * ceil_div(uint64_t(p.batch), bn);
     if (dispatches < best) block_c = bc, block_n = bn, best = dispatches;
   }
-  // Positions per lane: of the counts in (TN/2, TN], the one that pads a plane least (196 = 14²:
-  // 5 positions a lane, 200 computed, where 8 would compute 256), the larger on ties.
-  const uint64_t dst_plane = uint64_t(p.dst_h * p.dst_w);
-  uint32_t tn = tile.columns;
-  for (uint32_t c = tile.columns; c > tile.columns / 2 && c > 0; --c)
-    if (ceil_div(dst_plane, lanes * c) * c < ceil_div(dst_plane, lanes * tn) * tn) tn = c;
-  const uint64_t position_tiles = ceil_div(dst_plane, uint64_t(lanes) * tn);
-  VKT_REQUIRE(position_tiles <= source.device().info().max_workgroup_count[0], "conv2d",
-              "internal: " + std::to_string(position_tiles) + " position tiles exceed the grid");
+  const uint32_t tn = quad ? tile.columns : scalar_columns(p, lanes, tile.columns);
+  const uint64_t tiles_x = position_tiles(p, lanes, tn, quad);
+  const uint64_t qw = uint64_t(quads_per_row(p));
+  VKT_REQUIRE(tiles_x <= source.device().info().max_workgroup_count[0], "conv2d",
+              "internal: " + std::to_string(tiles_x) + " position tiles exceed the grid");
   const Kernel kernel{"conv2d_packed", {lanes, tile.rows, tn, p.mode, bias.defined(),
-                                        uint32_t(p.kernel_h), uint32_t(p.kernel_w)}};
+                                        uint32_t(p.kernel_h), uint32_t(p.kernel_w), quad}};
   for (uint64_t t0 = 0; t0 < c_tiles; t0 += block_c) {
     const uint64_t tiles = std::min(block_c, c_tiles - t0);
     for (uint64_t n0 = 0; n0 < uint64_t(p.batch); n0 += block_n) {
       const uint64_t images = std::min(block_n, uint64_t(p.batch) - n0);
       UniformWindows windows;
-      for (uint64_t t = 0; t < tiles; ++t) windows.push_back({rows, (t0 + t) * tm * k * 4});
+      for (uint64_t t = 0; t < tiles; ++t) windows.push_back({weight_tiles, (t0 + t) * tm * k * 4});
       const uint32_t u_windows = uint32_t(windows.size());
       const uint64_t first_plane = n0 * channels;
       for (uint64_t w = 0; w < ceil_div(images * channels, ppw); ++w) {
@@ -146,16 +183,16 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
                 uint32_t(k),              uint32_t(p.stride_h),  uint32_t(p.stride_w),
                 uint32_t(p.dilation_h),   uint32_t(p.dilation_w), u_windows,
                 uint32_t(t0 * tm),        uint32_t(n0),          uint32_t(first_plane * plane),
-                uint32_t(ppw)};
+                uint32_t(ppw),            uint32_t(qw)};
       const Arg args[] = {out(result), in(bias.defined() ? bias : source)};
       scheduler.dispatch_windows(kernel, args, windows, &push, sizeof(push),
-                                 {uint32_t(position_tiles), uint32_t(tiles), uint32_t(images)});
+                                 {uint32_t(tiles_x), uint32_t(tiles), uint32_t(images)});
     }
   }
 }
 
 bool packed_conv2d_wgrad_fits(const PackedConvPass& p, const Tensor& dy, const Tensor& x) {
-  const Padding pad = padding(p);
+  const Padding pad = padding(p, false);
   const uint64_t x_image = uint64_t(p.src_channels * pad.h * pad.w);
   const uint64_t dy_image = uint64_t(p.dst_channels * p.dst_h * p.dst_w);
   return p.groups == 1 && x_image <= kPlaneFloats && dy_image <= kPlaneFloats &&
@@ -170,8 +207,8 @@ void packed_conv2d_wgrad(const PackedConvPass& p, const Tensor& dy, const Tensor
               "internal: the packed kernel cannot run this backward-weight pass");
   VulkanScheduler& scheduler = *x.device().shared_state()->scheduler;
   const uint32_t lanes = x.device().info().subgroup_size;
-  const Padding pad = padding(p);
-  const Tensor padded = padded_source(p, x);
+  const Padding pad = padding(p, false);
+  const Tensor padded = padded_source(p, x, false);
   const uint64_t plane = uint64_t(p.dst_h * p.dst_w), positions = uint64_t(p.batch) * plane;
   const uint64_t x_image = uint64_t(p.src_channels * pad.h * pad.w);
   const uint64_t dy_image = uint64_t(p.dst_channels) * plane;
