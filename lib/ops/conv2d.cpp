@@ -158,10 +158,12 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
                       dst_channels, dst_h,      dst_w,        g.kernel_h,   g.kernel_w,
                       p.stride_h,   p.stride_w, p.pad_h,      p.pad_w,      p.dilation_h,
                       p.dilation_w, p.groups};
+  // The packed tile defaults to one subgroup of channels (8x8 on lavapipe: 64 accumulators a
+  // lane, 10-25% faster than 16x8, docs/performance-notes.md Change 19).
   KernelChoice choice = tuned_kernel(src.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
                                      gemm_m,
                                      [&] { return gemm_key(forward ? "fwd" : "bwd_data", g, p, gemm_m); },
-                                     record, packed_kernel(src.device(), gemm_k));
+                                     record, packed_kernel(src.device(), gemm_k), 1);
   if (choice.kind == KernelChoice::Kind::packed) {
     if (packed_conv2d_fits(pass, src, weight, choice)) {
       packed_conv2d(pass, src, weight, dst, bias, choice);

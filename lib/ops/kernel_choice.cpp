@@ -102,13 +102,14 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
                           KernelChoice requested, int64_t rows, int64_t columns,
                           const std::function<std::string()>& key,
                           const std::function<void(const KernelChoice&)>& record,
-                          PackedKernel packed) {
+                          PackedKernel packed, uint32_t packed_row_subgroups) {
   const char* text = std::getenv(env_var);
   Tuner& tuner = *device.shared_state()->tuner;
   // The common eager path (no tuning, nothing remembered) builds no candidate list.
   if (requested.kind != KernelChoice::Kind::automatic || (text && *text) ||
       (!tuner.enabled() && tuner.empty()))
-    return resolve_kernel(op, env_var, device.info(), requested, rows, columns, packed);
+    return resolve_kernel(op, env_var, device.info(), requested, rows, columns, packed,
+                          packed_row_subgroups);
   std::vector<KernelChoice> list = candidates(device.info(), packed);
   std::vector<std::string> names;
   for (const KernelChoice& c : list) names.push_back(kernel_name(c));
@@ -119,12 +120,13 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
                         [&](size_t i) { return time_runs(device, [&] { record(list[i]); }); });
   KernelChoice choice = requested;
   if (chosen) choice = parse(op, "the tuning file", *chosen);
-  return resolve_kernel(op, env_var, device.info(), choice, rows, columns, packed);
+  return resolve_kernel(op, env_var, device.info(), choice, rows, columns, packed,
+                        packed_row_subgroups);
 }
 
 KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInfo& info,
                             KernelChoice requested, int64_t rows, int64_t columns,
-                            PackedKernel packed_kernel) {
+                            PackedKernel packed_kernel, uint32_t packed_row_subgroups) {
   if (requested.kind == KernelChoice::Kind::automatic) {
     const char* text = std::getenv(env_var);
     if (text && *text) requested = parse(op, env_var, text);
@@ -150,10 +152,10 @@ KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInf
     requested.columns = per_lane >= 8 ? 8 : per_lane >= 4 ? 4 : per_lane >= 2 ? 2 : 1;
   }
   // Four subgroups of rows where there are that many: on lavapipe 32x8 beat 16x8 by 1.8x on an
-  // AVX2 host and tied it on an AVX-512 one (docs/performance-notes.md); the packed kernel keeps
-  // every row's accumulators live across its k loop and does best with two.
+  // AVX2 host and tied it on an AVX-512 one (docs/performance-notes.md); the packed kernels keep
+  // every row's accumulators live across their k loop and do best with one or two.
   if (requested.rows == 0 && packed)
-    requested.rows = rows > int64_t(lanes) ? 2 * lanes : lanes;
+    requested.rows = rows > int64_t(lanes) ? packed_row_subgroups * lanes : lanes;
   if (requested.rows == 0)
     requested.rows = rows > int64_t(2 * lanes) ? 4 * lanes : rows > int64_t(lanes) ? 2 * lanes : lanes;
   requested.rows = std::max(lanes, (requested.rows + lanes - 1) / lanes * lanes);

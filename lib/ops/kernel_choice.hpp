@@ -19,12 +19,15 @@ namespace vkt::detail {
 // in: TM a multiple of the subgroup size, up to four subgroups of rows (32 x 64 tiles on lavapipe:
 // docs/performance-notes.md, 2026-12-02), TN smaller where the columns are few. `packed`: whether
 // the op has a packed kernel this device can run (packed_matmul_available: the uniform-buffer
-// limits) and whether an automatic request on a CPU device takes it for this shape. Throws naming
-// `op` on a bad request.
+// limits) and whether an automatic request on a CPU device takes it for this shape;
+// `packed_row_subgroups`: the packed tile's default TM in subgroups where `rows` exceed one (two
+// for matmul and conv2d's backward-weight, one for conv2d forward and backward-data:
+// docs/performance-notes.md, Change 19). Throws naming `op` on a bad request.
 enum class PackedKernel { none, available, preferred };
 KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInfo& info,
                             KernelChoice requested, int64_t rows, int64_t columns,
-                            PackedKernel packed = PackedKernel::none);
+                            PackedKernel packed = PackedKernel::none,
+                            uint32_t packed_row_subgroups = 2);
 
 // resolve_kernel with the autotuner (lib/core/tuner.hpp): an automatic request with no
 // environment override takes the device's remembered choice for `key()` (called only then: the
@@ -35,7 +38,8 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
                           KernelChoice requested, int64_t rows, int64_t columns,
                           const std::function<std::string()>& key,
                           const std::function<void(const KernelChoice&)>& record,
-                          PackedKernel packed = PackedKernel::none);
+                          PackedKernel packed = PackedKernel::none,
+                          uint32_t packed_row_subgroups = 2);
 
 // The power of two at or above n (n >= 1): problem sizes in tuning keys, so that nearby shapes
 // share one tuned choice.

@@ -215,8 +215,8 @@ const Problem kLargeTilesWeight{1, 58, 6, 5, 130, 3, 3, {.pad_h = 1, .pad_w = 1}
 
 // The packed kernel's blocks (lib/ops/conv2d_packed.cpp): images over two dispatches, with source
 // windows that start inside a plane (41 x 43 floats padded, so window starts round down); more
-// channel tiles than windows; a weight row too long for the default tile's window (the subgroup
-// fallback). With the default tile (TN 8) kImageBlocks (41 columns) and kLargeTiles (23) run in
+// channel tiles than windows; weight rows (200·9 floats) whose window holds 8 channels' but not
+// 32 (packed_paths: a taller tile falls back to the subgroup kernel). With the default tile (TN 8) kImageBlocks (41 columns) and kLargeTiles (23) run in
 // quads and kOdd, kWide and kChannelBlocks in scalar mode (lib/ops/conv2d_packed.cpp: quads()).
 const Problem kImageBlocks{11, 13, 39, 41, 3, 3, 3, {.pad_h = 1, .pad_w = 1}};
 const Problem kChannelBlocks{2, 3, 5, 6, 115, 3, 3, {.pad_h = 1, .pad_w = 1}};
@@ -373,8 +373,13 @@ VKT_CASE("conv2d", "packed_paths") {
   expect("strided_forward", packed_calls(kStridePad, false, packed), 1);
   expect("strided_backward_falls_back", packed_calls(kStridePad, true, packed), 0);
   expect("groups_fall_back", packed_calls(kGroups, false, packed), 0);
-  expect("long_rows_fall_back", packed_calls(kLongRows, false, packed), 0);
-  expect("long_rows_small_tile", packed_calls(kLongRows, false, small), 1);
+  // kLongRows' weight rows, 200·9 floats: a tile of 4 subgroups of channels exceeds a window
+  // (16384 floats), the default tile (one subgroup, 8 on lavapipe) fits where 8 rows do.
+  const uint32_t lanes = ctx.device.info().subgroup_size;
+  const KernelChoice tall{KernelChoice::Kind::packed, 4 * lanes, 4};
+  expect("long_rows_fall_back", packed_calls(kLongRows, false, tall), 0);
+  expect("long_rows_default_tile", packed_calls(kLongRows, false, packed),
+         lanes * 200 * 9 <= 16384 ? 1 : 0);
   // Backward-weight: a dispatch per 7 images (dy and padded x a window each); grouped convolutions
   // and images whose padded x exceeds a window (13 x 41 x 43 floats) fall back.
   const char* wgrad = "conv2d_wgrad_packed";

@@ -30,8 +30,9 @@ struct KernelChoice {
   enum class Kind : uint32_t { automatic, tiled, subgroup, packed } kind = Kind::automatic;
   // subgroup, packed: TM output rows (matmul) or channels (conv2d) per workgroup, rounded to a
   // multiple of the subgroup size (packed: and to a power of two), and TN columns or positions per
-  // lane (packed: rounded up to 4 or 8; conv2d's packed kernel then takes the count in (TN/2, TN]
-  // that pads an image's positions least); 0 lets the op choose.
+  // lane (packed: rounded up to 4 or 8; conv2d's packed kernel then reads unit-stride rows in
+  // quads of 4 columns, or takes the count in (TN/2, TN] that pads an image's positions least);
+  // 0 lets the op choose.
   uint32_t rows = 0, columns = 0;
 };
 
