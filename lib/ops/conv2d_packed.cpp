@@ -85,17 +85,26 @@ Padding padding(const PackedConvPass& p, bool quad_rows) {
 uint64_t gemm_k(const PackedConvPass& p) {
   return uint64_t(p.src_channels * p.kernel_h * p.kernel_w);
 }
-uint64_t planes_per_window(const PackedConvPass& p, bool quad) {
+// How conv2d_packed.comp runs a pass with a tile of `columns`: quads or scalar positions (TN a
+// lane), the padded source, and its whole planes a window (quad planes start on 16 bytes).
+struct Layout {
+  bool quad;
+  uint32_t tn;
+  Padding pad;
+  uint64_t planes_per_window;
+};
+Layout layout(const PackedConvPass& p, uint32_t lanes, uint32_t columns) {
+  const bool quad = quads(p, lanes, columns);
   const Padding pad = padding(p, quad);
-  return (quad ? kWindowFloats : kPlaneFloats) / uint64_t(pad.h * pad.w);
+  return {quad, quad ? columns : scalar_columns(p, lanes, columns), pad,
+          (quad ? kWindowFloats : kPlaneFloats) / uint64_t(pad.h * pad.w)};
 }
 bool aligned(const Tensor& t) {
   return (t.allocation()->offset + t.byte_offset()) % 16 == 0;
 }
 
-// The source, zero-padded where the taps reach past it (the source itself where they do not).
-Tensor padded_source(const PackedConvPass& p, const Tensor& source, bool quad_rows) {
-  const Padding pad = padding(p, quad_rows);
+// The source, zero-padded to `pad` (the source itself where that pads nothing).
+Tensor padded_source(const PackedConvPass& p, const Tensor& source, const Padding& pad) {
   if (pad.none(p)) return source;
   Tensor padded = Tensor::empty(source.device(), {p.batch * p.src_channels * pad.h * pad.w});
   struct {
@@ -113,11 +122,11 @@ Tensor padded_source(const PackedConvPass& p, const Tensor& source, bool quad_ro
 bool packed_conv2d_fits(const PackedConvPass& p, const Tensor& source, const Tensor& weight,
                         const KernelChoice& tile) {
   if (p.groups != 1 || (p.mode == 1 && (p.stride_h != 1 || p.stride_w != 1))) return false;
-  const bool quad = quads(p, source.device().info().subgroup_size, tile.columns);
-  const Padding pad = padding(p, quad);
+  const Layout l = layout(p, source.device().info().subgroup_size, tile.columns);
+  const Padding& pad = l.pad;
   if (pad.top < 0 || pad.left < 0) return false;  // backward with padding past the kernel's span
   if (tile.rows % 4 != 0 || uint64_t(tile.rows) * gemm_k(p) > kWindowFloats) return false;
-  const uint64_t ppw = planes_per_window(p, quad);
+  const uint64_t ppw = l.planes_per_window;
   // One channel tile's window leaves the rest for the planes of at least one image; float
   // indices stay far inside 32 bits.
   return ppw > 0 && uint64_t(p.src_channels) <= (kPackedWindows - 1) * ppw &&
@@ -144,11 +153,10 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
                                   {in(weight), out(weight_tiles)}, push, grid_1d(push.count));
   }
 
-  const bool quad = quads(p, lanes, tile.columns);
-  const Padding pad = padding(p, quad);
-  const Tensor padded = padded_source(p, source, quad);
-  const uint64_t plane = uint64_t(pad.h * pad.w);
-  const uint64_t ppw = planes_per_window(p, quad), channels = uint64_t(p.src_channels);
+  const Layout l = layout(p, lanes, tile.columns);
+  const Tensor padded = padded_source(p, source, l.pad);
+  const uint64_t plane = uint64_t(l.pad.h * l.pad.w);
+  const uint64_t ppw = l.planes_per_window, channels = uint64_t(p.src_channels);
   // The block: channel tiles (a window each) by images, the fewest dispatches that fit.
   uint64_t block_c = 1, block_n = 1, best = UINT64_MAX;
   for (uint64_t bc = 1; bc < kPackedWindows && bc <= c_tiles; ++bc) {
@@ -157,13 +165,12 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
     uint64_t dispatches = ceil_div(c_tiles, bc) * ceil_div(uint64_t(p.batch), bn);
     if (dispatches < best) block_c = bc, block_n = bn, best = dispatches;
   }
-  const uint32_t tn = quad ? tile.columns : scalar_columns(p, lanes, tile.columns);
-  const uint64_t tiles_x = position_tiles(p, lanes, tn, quad);
+  const uint64_t tiles_x = position_tiles(p, lanes, l.tn, l.quad);
   const uint64_t qw = uint64_t(quads_per_row(p));
   VKT_REQUIRE(tiles_x <= source.device().info().max_workgroup_count[0], "conv2d",
               "internal: " + std::to_string(tiles_x) + " position tiles exceed the grid");
-  const Kernel kernel{"conv2d_packed", {lanes, tile.rows, tn, p.mode, bias.defined(),
-                                        uint32_t(p.kernel_h), uint32_t(p.kernel_w), quad}};
+  const Kernel kernel{"conv2d_packed", {lanes, tile.rows, l.tn, p.mode, bias.defined(),
+                                        uint32_t(p.kernel_h), uint32_t(p.kernel_w), l.quad}};
   for (uint64_t t0 = 0; t0 < c_tiles; t0 += block_c) {
     const uint64_t tiles = std::min(block_c, c_tiles - t0);
     for (uint64_t n0 = 0; n0 < uint64_t(p.batch); n0 += block_n) {
@@ -178,7 +185,7 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
       }
       // The shader declares all kPackedWindows; the unused ones repeat the last.
       while (windows.size() < kPackedWindows) windows.push_back(windows.back());
-      Push push{uint32_t(p.src_channels), uint32_t(pad.h),       uint32_t(pad.w),
+      Push push{uint32_t(p.src_channels), uint32_t(l.pad.h),     uint32_t(l.pad.w),
                 uint32_t(p.dst_channels), uint32_t(p.dst_h),     uint32_t(p.dst_w),
                 uint32_t(k),              uint32_t(p.stride_h),  uint32_t(p.stride_w),
                 uint32_t(p.dilation_h),   uint32_t(p.dilation_w), u_windows,
@@ -208,7 +215,7 @@ void packed_conv2d_wgrad(const PackedConvPass& p, const Tensor& dy, const Tensor
   VulkanScheduler& scheduler = *x.device().shared_state()->scheduler;
   const uint32_t lanes = x.device().info().subgroup_size;
   const Padding pad = padding(p, false);
-  const Tensor padded = padded_source(p, x, false);
+  const Tensor padded = padded_source(p, x, pad);
   const uint64_t plane = uint64_t(p.dst_h * p.dst_w), positions = uint64_t(p.batch) * plane;
   const uint64_t x_image = uint64_t(p.src_channels * pad.h * pad.w);
   const uint64_t dy_image = uint64_t(p.dst_channels) * plane;

@@ -3,8 +3,8 @@
 // accumulating weight gradients; the reference backward is checked by finite differences first.
 // Kernels exercised: conv2d (forward and backward-data), conv2d_wgrad with and without the
 // split-K path, conv2d_split_sum, conv2d_bias_grad, the register-tiled conv2d_subgroup and
-// conv2d_wgrad_subgroup, and conv2d_packed (scalar and quads) / conv2d_wgrad_packed with conv2d_pad and
-// conv2d_weight_pack (every forward and backward case runs through each kernel of
+// conv2d_wgrad_subgroup, and conv2d_packed (scalar and quads) / conv2d_wgrad_packed with
+// conv2d_pad and conv2d_weight_pack (every forward and backward case runs through each kernel of
 // kGemmKernels and must match the tiled one bit for bit; packed requests the pass cannot take run
 // subgroup, and packed_paths checks which passes take it).
 #include "conformance.hpp"
@@ -216,8 +216,9 @@ const Problem kLargeTilesWeight{1, 58, 6, 5, 130, 3, 3, {.pad_h = 1, .pad_w = 1}
 // The packed kernel's blocks (lib/ops/conv2d_packed.cpp): images over two dispatches, with source
 // windows that start inside a plane (41 x 43 floats padded, so window starts round down); more
 // channel tiles than windows; weight rows (200·9 floats) whose window holds 8 channels' but not
-// 32 (packed_paths: a taller tile falls back to the subgroup kernel). With the default tile (TN 8) kImageBlocks (41 columns) and kLargeTiles (23) run in
-// quads and kOdd, kWide and kChannelBlocks in scalar mode (lib/ops/conv2d_packed.cpp: quads()).
+// 32 (packed_paths: a taller tile falls back to the subgroup kernel). With the default tile (TN
+// 8) kImageBlocks (41 columns) and kLargeTiles (23) run in quads and kOdd, kWide and
+// kChannelBlocks in scalar mode (lib/ops/conv2d_packed.cpp: quads()).
 const Problem kImageBlocks{11, 13, 39, 41, 3, 3, 3, {.pad_h = 1, .pad_w = 1}};
 const Problem kChannelBlocks{2, 3, 5, 6, 115, 3, 3, {.pad_h = 1, .pad_w = 1}};
 const Problem kLongRows{1, 200, 5, 5, 9, 3, 3, {.pad_h = 1, .pad_w = 1}};
