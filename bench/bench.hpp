@@ -47,6 +47,13 @@ double median(std::vector<double> values);
 // Runs `body` (which records work on `device`) warm-up, calibration and repetitions as above.
 Timing measure(const Device& device, const std::function<void()>& body, const Options& options);
 
+// As measure(), for bodies to be compared: each is warmed up and calibrated, then the repetitions
+// alternate between them (a repetition of the first, of the second, ... and again), so a machine
+// whose speed drifts during the run (a shared VM, a GPU's clocks) slows them alike.
+std::vector<Timing> measure_interleaved(const Device& device,
+                                       const std::vector<std::function<void()>>& bodies,
+                                       const Options& options);
+
 // The roofline ceilings: peak float32 FMA rate and copy bandwidth, as measured.
 struct Ceilings {
   double fma_gflops = 0;

@@ -45,41 +45,56 @@ std::vector<float> random_values(size_t n, uint64_t seed, float lo, float hi) {
   return values;
 }
 
-Timing measure(const Device& device, const std::function<void()>& body, const Options& options) {
+std::vector<Timing> measure_interleaved(const Device& device,
+                                       const std::vector<std::function<void()>>& bodies,
+                                       const Options& options) {
   Scheduler& scheduler = device.scheduler();
   const bool device_clock = device.info().timestamp_queries;
   // Warm-up: pipelines are created and memory first touched here, not in a timed repetition.
-  body();
-  device.synchronize();
-  auto start = Clock::now();
-  body();
-  device.synchronize();
-  double once = std::max(seconds_since(start), 1e-7);
-  int inner = int(std::clamp(std::round(options.target_seconds / once), 1.0, 10000.0));
-
-  std::vector<double> samples, host;
-  for (int r = 0; r < options.repetitions; ++r) {
-    start = Clock::now();
-    uint64_t first = device_clock ? scheduler.timestamp() : 0;
-    for (int i = 0; i < inner; ++i) body();
-    uint64_t last = device_clock ? scheduler.timestamp() : 0;
+  std::vector<int> inner;
+  for (const auto& body : bodies) {
+    body();
     device.synchronize();
-    host.push_back(seconds_since(start) / inner);
-    if (device_clock)
-      samples.push_back((scheduler.timestamp_seconds(last) - scheduler.timestamp_seconds(first)) /
-                        inner);
+    auto start = Clock::now();
+    body();
+    device.synchronize();
+    double once = std::max(seconds_since(start), 1e-7);
+    inner.push_back(int(std::clamp(std::round(options.target_seconds / once), 1.0, 10000.0)));
   }
-  if (!device_clock) samples = host;
-  std::sort(samples.begin(), samples.end());
-  Timing timing;
-  timing.median_s = median(samples);
-  timing.host_median_s = median(host);
-  timing.device_clock = device_clock;
-  timing.min_s = samples.front();
-  timing.max_s = samples.back();
-  timing.repetitions = int(samples.size());
-  timing.inner = inner;
-  return timing;
+
+  std::vector<std::vector<double>> samples(bodies.size()), host(bodies.size());
+  for (int r = 0; r < options.repetitions; ++r) {
+    for (size_t b = 0; b < bodies.size(); ++b) {
+      auto start = Clock::now();
+      uint64_t first = device_clock ? scheduler.timestamp() : 0;
+      for (int i = 0; i < inner[b]; ++i) bodies[b]();
+      uint64_t last = device_clock ? scheduler.timestamp() : 0;
+      device.synchronize();
+      host[b].push_back(seconds_since(start) / inner[b]);
+      if (device_clock)
+        samples[b].push_back(
+            (scheduler.timestamp_seconds(last) - scheduler.timestamp_seconds(first)) / inner[b]);
+    }
+  }
+  std::vector<Timing> timings;
+  for (size_t b = 0; b < bodies.size(); ++b) {
+    std::vector<double>& s = device_clock ? samples[b] : host[b];
+    std::sort(s.begin(), s.end());
+    Timing timing;
+    timing.median_s = median(s);
+    timing.host_median_s = median(host[b]);
+    timing.device_clock = device_clock;
+    timing.min_s = s.front();
+    timing.max_s = s.back();
+    timing.repetitions = int(s.size());
+    timing.inner = inner[b];
+    timings.push_back(timing);
+  }
+  return timings;
+}
+
+Timing measure(const Device& device, const std::function<void()>& body, const Options& options) {
+  return measure_interleaved(device, {body}, options).front();
 }
 
 Ceilings measure_ceilings(const Device& device, const Options& options) {

@@ -1,9 +1,9 @@
 // Whole training steps of the sample models (samples/trainer/models.cpp): forward, cross-entropy,
 // backward and the optimizer update on one batch, as the trainer records them.
 //
-// Each (model, batch) is timed twice on the same model: eager (the step recorded and submitted
-// every time, as a program without capture runs) and replayed (recorded once by
-// train::StepCapture, then resubmitted). Host time per step is the calling thread's CPU time in
+// Each (model, batch) is timed two ways on the same model, in alternating repetitions: eager (the
+// step recorded and submitted every time, as a program without capture runs) and replayed
+// (recorded once by train::StepCapture, then resubmitted). Host time per step is the calling thread's CPU time in
 // one call (median over calls): what the host spends recording or replaying, not waiting. The
 // replay's dispatch and barrier counts come from the captured sequence. A few more eager steps run
 // under vkt::Profiler: the step's device time by kernel.
@@ -26,16 +26,25 @@ double thread_cpu_seconds() {
   return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
-// Times `body` with measure() and also returns the median host CPU time of one call.
-std::pair<Timing, double> measure_with_host(const Device& device, const std::function<void()>& body,
-                                            const Options& options) {
-  std::vector<double> host;
-  Timing timing = measure(device, [&] {
-    double start = thread_cpu_seconds();
-    body();
-    host.push_back(thread_cpu_seconds() - start);
-  }, options);
-  return {timing, median(std::move(host))};
+// Times the bodies with measure_interleaved() and also returns the median host CPU time of one
+// call of each.
+std::vector<std::pair<Timing, double>> measure_with_host(
+    const Device& device, const std::vector<std::function<void()>>& bodies,
+    const Options& options) {
+  std::vector<std::vector<double>> host(bodies.size());
+  std::vector<std::function<void()>> timed;
+  for (size_t b = 0; b < bodies.size(); ++b) {
+    timed.push_back([&, b] {
+      double start = thread_cpu_seconds();
+      bodies[b]();
+      host[b].push_back(thread_cpu_seconds() - start);
+    });
+  }
+  std::vector<Timing> timings = measure_interleaved(device, timed, options);
+  std::vector<std::pair<Timing, double>> results;
+  for (size_t b = 0; b < bodies.size(); ++b)
+    results.emplace_back(timings[b], median(std::move(host[b])));
+  return results;
 }
 
 // The optimizers of the samples (samples/cnn.cpp, samples/mlp.cpp), without schedules or clipping.
@@ -81,18 +90,20 @@ TrainingStepResult run_case(const Device& device, const TrainingStepCase& c,
 
   TrainingStepResult result;
   result.config = c;
-  std::tie(result.eager, result.eager_host_s) = measure_with_host(device, step, options);
+  // Eager and replayed steps alternate, repetition by repetition, on the same model: a drift in
+  // the machine's speed cannot favour one of them.
+  train::StepCapture capture(device);
+  std::string signature =
+      train::step_signature(*model, {images.shape()}, optimizer->settings());
+  auto timings = measure_with_host(device, {step, [&] { capture.run(signature, step); }}, options);
+  std::tie(result.eager, result.eager_host_s) = timings[0];
+  std::tie(result.replay, result.replay_host_s) = timings[1];
   if (device.info().timestamp_queries) {
     result.profiled_steps = options.quick ? 1 : 3;
     Profiler profiler(device);
     for (int i = 0; i < result.profiled_steps; ++i) step();
     result.profile = profiler.kernels();
   }
-  train::StepCapture capture(device);
-  std::string signature =
-      train::step_signature(*model, {images.shape()}, optimizer->settings());
-  std::tie(result.replay, result.replay_host_s) =
-      measure_with_host(device, [&] { capture.run(signature, step); }, options);
   if (const Sequence* sequence = capture.sequence()) {
     result.dispatches = sequence->dispatches();
     result.barriers = sequence->barriers();
