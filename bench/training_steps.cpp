@@ -3,10 +3,10 @@
 //
 // Each (model, batch) is timed two ways on the same model, in alternating repetitions: eager (the
 // step recorded and submitted every time, as a program without capture runs) and replayed
-// (recorded once by train::StepCapture, then resubmitted). Host time per step is the calling thread's CPU time in
-// one call (median over calls): what the host spends recording or replaying, not waiting. The
-// replay's dispatch and barrier counts come from the captured sequence. A few more eager steps run
-// under vkt::Profiler: the step's device time by kernel.
+// (recorded once by train::StepCapture, then resubmitted). Host time per step is the calling
+// thread's CPU time in one call (median over calls): what the host spends recording or replaying,
+// not waiting. The replay's dispatch and barrier counts come from the captured sequence. A few more
+// eager steps run under vkt::Profiler: the step's device time by kernel.
 #include <time.h>
 
 #include <algorithm>
