@@ -3,7 +3,8 @@
 // or op(B)ᵀ — that moves the fewest floats through the slow per-lane path: U is read in place
 // when it is stored k-contiguous (rows of whole vec4s) and D has few columns, else packed into
 // k-major tiles; D is packed into k-major panels. Packing is a vkCmdCopyBuffer of rows where the
-// operand's rows (of U or D) are contiguous, else matmul_pack.comp. Then, per chunk of k, one
+// operand's rows (of U or D) are contiguous and a panel is at least kMinCopiedWidth rows wide,
+// else matmul_pack.comp. Then, per chunk of k, one
 // dispatch per block of U rows by D panels that fits in kPackedWindows windows. Chunks after the
 // first continue each output's fma chain from the partial sums the previous chunk stored, so
 // results are bit-identical to the other kernels.
@@ -42,13 +43,23 @@ bool in_place_u(const View& u, const View& d, uint64_t tm, uint64_t kc) {
          u.batch_stride % 4 == 0 && u.tensor.byte_offset() % 16 == 0 &&
          (tm - 1) * u.row_stride + kc <= kWindowFloats;
 }
-// An operand packed by copying rows: its rows (r) are contiguous for each k.
-bool copied(const View& x) { return x.row_stride == 1; }
+// Regions of a copy shorter than this cost more than packing by the shader: a region of 16 floats
+// (a U tile of 16 rows) made the MLP's dW1 (1024x128ᵀ·128x784) take 13–15 ms against 8.3–8.9
+// packed by matmul_pack (lavapipe, 2026-12-04); 64-float D panels copy as fast as the shader packs.
+constexpr uint64_t kMinCopiedWidth = 64;
+
+// An operand packed by copying rows, `width` rows a panel: its rows (r) are contiguous for each k,
+// and a panel's row is long enough to copy.
+bool copied(const View& x, uint64_t width) {
+  return x.row_stride == 1 && width >= kMinCopiedWidth;
+}
 
 // Floats through per-lane loads and stores, a copied float counted as an eighth.
-uint64_t pack_cost(const View& x, uint64_t k) { return copied(x) ? x.rows * k / 8 : x.rows * k; }
-uint64_t cost(const View& u, const View& d, uint64_t tm, uint64_t kc, uint64_t k) {
-  return (in_place_u(u, d, tm, kc) ? 0 : pack_cost(u, k)) + pack_cost(d, k);
+uint64_t pack_cost(const View& x, uint64_t width, uint64_t k) {
+  return copied(x, width) ? x.rows * k / 8 : x.rows * k;
+}
+uint64_t cost(const View& u, const View& d, uint64_t tm, uint64_t nd, uint64_t kc, uint64_t k) {
+  return (in_place_u(u, d, tm, kc) ? 0 : pack_cost(u, tm, k)) + pack_cost(d, nd, k);
 }
 
 struct PackPush {
@@ -79,7 +90,7 @@ void packed_matmul(const Tensor& a, const Tensor& b, const Tensor& c, const Matm
   const uint64_t tm = tile.rows, nd = uint64_t(lanes) * tile.columns;
   // A chunk of k: one D panel in at most 6 windows, each tile of U rows in one window.
   const uint64_t kc_d = std::min(k, std::max<uint64_t>(4, 6 * kWindowFloats / nd / 4 * 4));
-  const bool swap = cost(op_bt, op_a, tm, kc_d, k) < cost(op_a, op_bt, tm, kc_d, k);
+  const bool swap = cost(op_bt, op_a, tm, nd, kc_d, k) < cost(op_a, op_bt, tm, nd, kc_d, k);
   const View& u = swap ? op_bt : op_a;
   const View& d = swap ? op_a : op_bt;
   const bool u_in_place = in_place_u(u, d, tm, kc_d);
@@ -100,7 +111,7 @@ void packed_matmul(const Tensor& a, const Tensor& b, const Tensor& c, const Matm
   auto pack = [&](const View& x, const Tensor& packed, uint64_t width, int64_t z, uint64_t k0,
                   uint64_t kc) {
     const uint64_t panels = ceil_div(x.rows, width);
-    if (copied(x)) {
+    if (copied(x, width)) {
       regions.clear();
       for (uint64_t p = 0; p < panels; ++p)
         for (uint64_t kk = 0; kk < kc; ++kk)
