@@ -6,6 +6,7 @@
 #include <limits>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "core/check.hpp"
 #include "core/state.hpp"
@@ -15,12 +16,12 @@ namespace vkt::detail {
 
 namespace {
 
-// tiled | subgroup | subgroup:TM,TN | packed | packed:TM,TN
+// tiled | tiled:TM,TN | subgroup | subgroup:TM,TN | packed | packed:TM,TN
 KernelChoice parse(const char* op, const char* env_var, const std::string& value) {
-  if (value == "tiled") return {KernelChoice::Kind::tiled};
   unsigned rows = 0, columns = 0;
   char end = 0;
-  for (auto [name, kind] : {std::pair{"subgroup", KernelChoice::Kind::subgroup},
+  for (auto [name, kind] : {std::pair{"tiled", KernelChoice::Kind::tiled},
+                            std::pair{"subgroup", KernelChoice::Kind::subgroup},
                             std::pair{"packed", KernelChoice::Kind::packed}}) {
     if (value == name ||
         std::sscanf(value.c_str(), (std::string(name) + ":%u,%u%c").c_str(), &rows, &columns,
@@ -28,7 +29,8 @@ KernelChoice parse(const char* op, const char* env_var, const std::string& value
       return {kind, rows, columns};
   }
   throw_arg_error(op, std::string(env_var) + "='" + value +
-                          "': expected tiled, subgroup, subgroup:TM,TN, packed or packed:TM,TN");
+                          "': expected tiled, tiled:TM,TN, subgroup, subgroup:TM,TN, packed or "
+                          "packed:TM,TN");
 }
 
 bool power_of_two(uint32_t n) { return n > 0 && (n & (n - 1)) == 0; }
@@ -57,14 +59,20 @@ bool subgroup_possible(const DeviceInfo& info) {
   return lanes >= 4 && lanes <= 128 && lanes <= info.max_workgroup_invocations;
 }
 
-// What the tuner times: the tiled kernel and subgroup (and, where available, packed) tiles of 1,
+// What the tuner times: the tiled kernel (matmul: with 4x4 and 8x8 outputs per invocation) and
+// subgroup (and, where available, packed) tiles of 1,
 // 2, 4 and 8 subgroups of rows by 4 or 8 columns per lane (rows x columns <= 512, what
 // resolve_kernel accepts). Packed tiles stop at 128 accumulators a lane: llvmpipe takes
 // superlinearly longer to compile the larger ones (matmul_packed 16x8 ~5 s, 32x8 17 s, 64x4 20 s,
 // 64x8 64 s on the development machine, 2026-12-03), which spill and were never the fastest.
 constexpr uint32_t kMaxTunedPackedTile = 128;
-std::vector<KernelChoice> candidates(const DeviceInfo& info, PackedKernel packed) {
-  std::vector<KernelChoice> list{{KernelChoice::Kind::tiled}};
+std::vector<KernelChoice> candidates(const DeviceInfo& info, PackedKernel packed,
+                                     bool tiled_variants) {
+  std::vector<KernelChoice> list;
+  if (tiled_variants)
+    list = {{KernelChoice::Kind::tiled, 4, 4}, {KernelChoice::Kind::tiled, 8, 8}};
+  else
+    list = {{KernelChoice::Kind::tiled}};
   uint32_t lanes = info.subgroup_size;
   if (!subgroup_possible(info)) return list;
   for (auto kind : {KernelChoice::Kind::subgroup, KernelChoice::Kind::packed}) {
@@ -89,7 +97,9 @@ int64_t size_bucket(int64_t n) {
 
 std::string kernel_name(const KernelChoice& choice) {
   switch (choice.kind) {
-    case KernelChoice::Kind::tiled: return "tiled";
+    case KernelChoice::Kind::tiled:
+      if (choice.rows == 0) return "tiled";
+      return "tiled:" + std::to_string(choice.rows) + "," + std::to_string(choice.columns);
     case KernelChoice::Kind::subgroup:
       return "subgroup:" + std::to_string(choice.rows) + "," + std::to_string(choice.columns);
     case KernelChoice::Kind::packed:
@@ -110,7 +120,8 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
       (!tuner.enabled() && tuner.empty()))
     return resolve_kernel(op, env_var, device.info(), requested, rows, columns, packed,
                           packed_row_subgroups);
-  std::vector<KernelChoice> list = candidates(device.info(), packed);
+  std::vector<KernelChoice> list =
+      candidates(device.info(), packed, std::string_view(op) == "matmul");
   std::vector<std::string> names;
   for (const KernelChoice& c : list) names.push_back(kernel_name(c));
   std::string full_key = std::string(op) + " " + key();

@@ -19,6 +19,17 @@ struct Tiling {
   uint32_t bm, bn, bk, tm, tn;
 };
 
+// The shader's constraints on a tiling (shaders/matmul.comp): TM, TN and BK multiples of 4, whole
+// thread tiles, and two stages of BK·(BM + BN) floats in shared memory.
+bool tiling_fits(const Tiling& t, const DeviceInfo& info) {
+  bool valid = t.tm > 0 && t.tn > 0 && t.bk > 0 && t.tm % 4 == 0 && t.tn % 4 == 0 &&
+               t.bk % 4 == 0 && t.bm % t.tm == 0 && t.bn % t.tn == 0;
+  uint64_t threads = valid ? uint64_t(t.bm / t.tm) * (t.bn / t.tn) : 0;
+  uint64_t shared = 2 * uint64_t(t.bk) * (t.bm + t.bn) * 4;
+  return valid && threads >= 1 && threads <= info.max_workgroup_invocations &&
+         shared <= info.max_shared_memory;
+}
+
 // VKTRAIN_MATMUL_TILING=BM,BN,BK,TM,TN forces a tiling (for tuning: bench/tune_matmul.sh).
 std::optional<Tiling> forced_tiling(const DeviceInfo& info) {
   const char* text = std::getenv("VKTRAIN_MATMUL_TILING");
@@ -26,26 +37,34 @@ std::optional<Tiling> forced_tiling(const DeviceInfo& info) {
   Tiling t{};
   char end = 0;
   int fields = std::sscanf(text, "%u,%u,%u,%u,%u%c", &t.bm, &t.bn, &t.bk, &t.tm, &t.tn, &end);
-  bool valid = fields == 5 && t.tm > 0 && t.tn > 0 && t.bk > 0 && t.bm % t.tm == 0 &&
-               t.bn % t.tn == 0;
-  uint64_t threads = valid ? uint64_t(t.bm / t.tm) * (t.bn / t.tn) : 0;
-  uint64_t shared = uint64_t(t.bk) * (t.bm + t.bn) * 4;
-  VKT_REQUIRE(valid && threads >= 1 && threads <= info.max_workgroup_invocations &&
-                  shared <= info.max_shared_memory,
-              "matmul", std::string("VKTRAIN_MATMUL_TILING='") + text +
-                            "': expected BM,BN,BK,TM,TN with TM | BM, TN | BN, (BM/TM)(BN/TN) <= " +
-                            std::to_string(info.max_workgroup_invocations) +
-                            " invocations and BK(BM+BN)*4 <= " +
-                            std::to_string(info.max_shared_memory) + " bytes of shared memory");
+  VKT_REQUIRE(fields == 5 && tiling_fits(t, info), "matmul",
+              std::string("VKTRAIN_MATMUL_TILING='") + text +
+                  "': expected BM,BN,BK,TM,TN with TM, TN and BK multiples of 4, TM | BM, TN | BN, "
+                  "(BM/TM)(BN/TN) <= " + std::to_string(info.max_workgroup_invocations) +
+                  " invocations and 2·BK(BM+BN)·4 <= " + std::to_string(info.max_shared_memory) +
+                  " bytes of shared memory");
   return t;
 }
 
-// Per-device tile choice: 64x64 tiles of 4x4 per invocation where 256 invocations fit, else 32x32.
-Tiling choose_tiling(const DeviceInfo& info) {
+// The tiled kernel's tiling: 128x128 tiles of 8x8 per invocation (256 invocations) where C has
+// enough of them to fill a large GPU, else 64x64 of 4x4; 32x32 where a device has fewer than 256
+// invocations or 16 KiB of shared memory. `per_thread` (KernelChoice::rows of a tiled choice) 8 or
+// 4 forces the first two.
+Tiling choose_tiling(const DeviceInfo& info, uint32_t per_thread, int64_t m, int64_t n) {
   if (std::optional<Tiling> forced = forced_tiling(info)) return *forced;
-  if (info.max_workgroup_invocations >= 256 && info.max_shared_memory >= 16 * 1024)
-    return {64, 64, 16, 4, 4};
-  return {32, 32, 16, 4, 4};
+  const Tiling large{128, 128, 8, 8, 8}, medium{64, 64, 16, 4, 4}, small{32, 32, 16, 4, 4};
+  // 256 large tiles: two for each multiprocessor of a GPU with ~128 (H100: 132).
+  bool many = ((m + 127) / 128) * ((n + 127) / 128) >= 256;
+  Tiling t = per_thread == 8 ? large : per_thread == 4 ? medium : many ? large : medium;
+  if (tiling_fits(t, info)) return t;
+  VKT_REQUIRE(per_thread == 0, "matmul",
+              "the tiled kernel's " + std::to_string(per_thread) + "x" + std::to_string(per_thread) +
+                  " tiling needs " + std::to_string((t.bm / t.tm) * (t.bn / t.tn)) +
+                  " invocations and " + std::to_string(2 * t.bk * (t.bm + t.bn) * 4) +
+                  " bytes of shared memory; the device allows " +
+                  std::to_string(info.max_workgroup_invocations) + " and " +
+                  std::to_string(info.max_shared_memory));
+  return tiling_fits(medium, info) ? medium : small;
 }
 
 // (rows, cols) of a 2-D operand or of each matrix of a 3-D one, and its batch count.
@@ -138,12 +157,21 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
     groups = {uint32_t((n + tile_n - 1) / tile_n), uint32_t((m + choice.rows - 1) / choice.rows),
               uint32_t(batch)};
   } else {
-    Tiling t = choose_tiling(info);
+    VKT_REQUIRE(choice.rows == choice.columns &&
+                    (choice.rows == 0 || choice.rows == 4 || choice.rows == 8),
+                "matmul",
+                "the tiled kernel takes 4x4 or 8x8 outputs per invocation, got " +
+                    std::to_string(choice.rows) + "x" + std::to_string(choice.columns));
+    Tiling t = choose_tiling(info, choice.rows, m, n);
     uint32_t threads = (t.bm / t.tm) * (t.bn / t.tn);
+    // vec4 staging: the operand's contiguous dimension (and so each batch's matrix) a multiple
+    // of 4, and the tensor on 16 bytes.
+    bool vec4_a = (options.transpose_a ? m : k) % 4 == 0 && vec4_aligned({a});
+    bool vec4_b = (options.transpose_b ? k : n) % 4 == 0 && vec4_aligned({b});
     kernel = Kernel{"matmul",
                     {threads, t.bm, t.bn, t.bk, t.tm, t.tn, options.transpose_a,
                      options.transpose_b, bias.defined(), uint32_t(options.activation),
-                     options.accumulate}};
+                     options.accumulate, vec4_a, vec4_b}};
     groups = {uint32_t((n + t.bn - 1) / t.bn), uint32_t((m + t.bm - 1) / t.bm), uint32_t(batch)};
   }
   VKT_REQUIRE(groups[0] <= info.max_workgroup_count[0] && groups[1] <= info.max_workgroup_count[1] &&

@@ -1,8 +1,9 @@
 // matmul: all transpose combinations, odd and degenerate shapes, batching, broadcasting, bias and
 // activation epilogues, accumulation — against a float64 reference, through every kernel
-// (shaders/matmul.comp "tiled", shaders/matmul_subgroup.comp "subgroup" with its chosen tile and
-// with a one-subgroup, one-column tile, and the packed kernel of lib/ops/matmul_packed.cpp where
-// the device allows it, with its chosen and its smallest tile), which must agree bit for bit.
+// (shaders/matmul.comp "tiled" with its 64x64 and its 128x128 tiling, shaders/matmul_subgroup.comp
+// "subgroup" with its chosen tile and with a one-subgroup, one-column tile, and the packed kernel
+// of lib/ops/matmul_packed.cpp where the device allows it, with its chosen and its smallest tile),
+// which must agree bit for bit.
 #include <algorithm>
 
 #include "conformance.hpp"
@@ -53,7 +54,7 @@ void run(Context& ctx, const std::string& label, int64_t m, int64_t n, int64_t k
   auto ref = reference(a, b, count, batched, batched && !broadcast_b, m, n, k, ta, tb);
   Tensor ta_tensor = ctx.upload(a, sa), tb_tensor = ctx.upload(b, sb);
   std::vector<float> tiled;
-  for (const NamedKernel& kernel : kGemmKernels) {
+  for (const NamedKernel& kernel : kMatmulKernels) {
     if (!kernel_runnable(ctx.device, kernel)) continue;
     Tensor c = ctx.poisoned(sc);
     matmul_into(ta_tensor, tb_tensor, c,
@@ -74,6 +75,15 @@ VKT_CASE("matmul", "nn_odd") { run(ctx, "", 67, 45, 93, false, false); }
 VKT_CASE("matmul", "nt_odd") { run(ctx, "", 33, 129, 17, false, true); }
 VKT_CASE("matmul", "tn_odd") { run(ctx, "", 130, 7, 61, true, false); }
 VKT_CASE("matmul", "tt_odd") { run(ctx, "", 5, 71, 200, true, true); }
+
+// Every dimension a multiple of 4 but of no tile: the tiled kernel stages both operands as vec4s
+// (the odd cases above stage fours of bounds-checked floats), in all four layouts.
+VKT_CASE("matmul", "vec4_staging") {
+  run(ctx, "nn", 132, 68, 44, false, false);
+  run(ctx, "nt", 132, 68, 44, false, true);
+  run(ctx, "tn", 68, 132, 44, true, false);
+  run(ctx, "tt", 36, 140, 20, true, true);
+}
 
 VKT_CASE("matmul", "degenerate") {
   run(ctx, "m1", 1, 77, 35, false, false);
@@ -113,7 +123,7 @@ static void bias_relu(Context& ctx, const std::string& label, int64_t m, int64_t
       double& v = ref[size_t(i * n + j)];
       v = std::max(0.0, v + bias[size_t(j)]);
     }
-  for (const NamedKernel& kernel : kGemmKernels) {
+  for (const NamedKernel& kernel : kMatmulKernels) {
     if (!kernel_runnable(ctx.device, kernel)) continue;
     Tensor y = ctx.poisoned({m, n});
     matmul_into(ctx.upload(a, {m, k}), ctx.upload(w, {n, k}), y,
@@ -137,7 +147,7 @@ VKT_CASE("matmul", "accumulate") {
   Tensor tdy = ctx.upload(dy, {k, m}), tx = ctx.upload(x, {k, n});
   auto ref = reference(dy, x, 1, false, false, m, n, k, true, false);
   for (size_t i = 0; i < ref.size(); ++i) ref[i] = initial[i] + 2 * ref[i];
-  for (const NamedKernel& kernel : kGemmKernels) {
+  for (const NamedKernel& kernel : kMatmulKernels) {
     if (!kernel_runnable(ctx.device, kernel)) continue;
     Tensor grad = ctx.upload(initial, {m, n});
     MatmulOptions options{.transpose_a = true, .accumulate = true, .kernel = kernel.choice};

@@ -117,6 +117,9 @@ void Context::check(const std::string& label, const std::string& shape, std::spa
 }
 
 bool kernel_runnable(const Device& device, const NamedKernel& kernel) {
+  const DeviceInfo& info = device.info();
+  if (kernel.choice.kind == KernelChoice::Kind::tiled && kernel.choice.rows == 8)
+    return info.max_workgroup_invocations >= 256 && info.max_shared_memory >= 16 * 1024;
   return kernel.choice.kind != KernelChoice::Kind::packed || packed_matmul_available(device);
 }
 

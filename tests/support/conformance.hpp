@@ -42,7 +42,17 @@ inline const NamedKernel kGemmKernels[] = {
     {"subgroup_small", {KernelChoice::Kind::subgroup, 1, 1}},
     {"packed", {KernelChoice::Kind::packed}},
     {"packed_small", {KernelChoice::Kind::packed, 1, 1}}};
-// The packed kernel needs uniform-buffer limits some devices lack (vkt::packed_matmul_available).
+// matmul's cases also run the tiled kernel's large tiling (128x128 tiles of 8x8 per invocation,
+// which the tiled kernel takes on large GEMMs); "tiled" on the cases' small shapes is 64x64 of 4x4.
+inline const NamedKernel kMatmulKernels[] = {
+    {"tiled", {KernelChoice::Kind::tiled}},
+    {"tiled_8x8", {KernelChoice::Kind::tiled, 8, 8}},
+    {"subgroup", {KernelChoice::Kind::subgroup}},
+    {"subgroup_small", {KernelChoice::Kind::subgroup, 1, 1}},
+    {"packed", {KernelChoice::Kind::packed}},
+    {"packed_small", {KernelChoice::Kind::packed, 1, 1}}};
+// The packed kernel needs uniform-buffer limits some devices lack (vkt::packed_matmul_available),
+// the tiled 8x8 one 256 invocations and 16 KiB of shared memory.
 bool kernel_runnable(const Device& device, const NamedKernel& kernel);
 
 // The bit patterns of float results, for check_equal: kernels that promise identical results.

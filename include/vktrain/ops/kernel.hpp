@@ -16,8 +16,8 @@
 // backward-weight: where Cin·kH·kW is), else subgroup, and the tiled kernel elsewhere. All sum each output's products in the same order
 // with fma, so every choice gives bit-identical results. Forcing a kernel is for tests and
 // benchmarks; the environment variables VKTRAIN_MATMUL_KERNEL and VKTRAIN_CONV2D_KERNEL (tiled,
-// subgroup, subgroup:TM,TN, packed or packed:TM,TN) do the same process-wide for calls that leave
-// the choice automatic.
+// tiled:TM,TN (matmul), subgroup, subgroup:TM,TN, packed or packed:TM,TN) do the same process-wide
+// for calls that leave the choice automatic.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +32,8 @@ struct KernelChoice {
   // multiple of the subgroup size (packed: and to a power of two), and TN columns or positions per
   // lane (packed: rounded up to 4 or 8; conv2d's packed kernel then reads unit-stride rows in
   // quads of 4 columns, or takes the count in (TN/2, TN] that pads an image's positions least);
-  // 0 lets the op choose.
+  // 0 lets the op choose. tiled (matmul only; conv2d ignores them): rows = columns = 8 (128x128
+  // tiles of 8x8 outputs per invocation) or 4 (64x64 tiles of 4x4), 0 by C's size.
   uint32_t rows = 0, columns = 0;
 };
 
