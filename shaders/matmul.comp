@@ -14,8 +14,8 @@
 // Invocation (tm, tn) accumulates a TM x TN block: rows 4·(tm + g·BM/TM) + 0..3 for g < TM/4, and
 // likewise columns, so its shared reads are whole vec4s and neighbouring invocations read
 // neighbouring vec4s of B (and one broadcast vec4 of A).
-// Every output is one fma chain over k = 0, 1, ..., K − 1 in order, as in matmul_subgroup.comp and
-// the packed kernel: the kernels' results are bit-identical. Tile sizes are specialization
+// Every output is one fma chain over k = 0, 1, ..., K − 1 in order, as in matmul_subgroup.comp
+// and the packed kernel: the kernels' results are bit-identical. Tile sizes are specialization
 // constants (lib/ops/matmul.cpp chooses); edges are handled for any M, N, K.
 layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;  // (BM/TM) · (BN/TN)
 layout(constant_id = 1) const uint BM = 64;
@@ -45,7 +45,8 @@ layout(push_constant) uniform Push {
 const uint kThreads = gl_WorkGroupSize.x;
 const uint kThreadsM = BM / TM, kThreadsN = BN / TN;
 const uint kQuadsA = BM * BK / 4, kQuadsB = BK * BN / 4;  // fours per stage
-const uint kLoadsA = (kQuadsA + kThreads - 1) / kThreads, kLoadsB = (kQuadsB + kThreads - 1) / kThreads;
+const uint kLoadsA = (kQuadsA + kThreads - 1) / kThreads;  // fours per invocation
+const uint kLoadsB = (kQuadsB + kThreads - 1) / kThreads;
 
 shared vec4 tile_a[2][BK * BM / 4];  // [k][m / 4]
 shared vec4 tile_b[2][BK * BN / 4];  // [k][n / 4]
@@ -99,7 +100,8 @@ void commit(uint buf) {
       tile_a[buf][q] = stage_a[l];  // k row q / (BM/4), m quad q % (BM/4)
     } else {
       uint m = q / (BK / 4), k = 4 * (q % (BK / 4));
-      [[unroll]] for (uint e = 0; e < 4; ++e) tile_a[buf][(k + e) * (BM / 4) + m / 4][m % 4] = stage_a[l][e];
+      [[unroll]] for (uint e = 0; e < 4; ++e)
+        tile_a[buf][(k + e) * (BM / 4) + m / 4][m % 4] = stage_a[l][e];
     }
   }
   [[unroll]] for (uint l = 0; l < kLoadsB; ++l) {
@@ -109,7 +111,8 @@ void commit(uint buf) {
       tile_b[buf][q] = stage_b[l];
     } else {
       uint n = q / (BK / 4), k = 4 * (q % (BK / 4));
-      [[unroll]] for (uint e = 0; e < 4; ++e) tile_b[buf][(k + e) * (BN / 4) + n / 4][n % 4] = stage_b[l][e];
+      [[unroll]] for (uint e = 0; e < 4; ++e)
+        tile_b[buf][(k + e) * (BN / 4) + n / 4][n % 4] = stage_b[l][e];
     }
   }
 }
@@ -136,8 +139,10 @@ void main() {
     if (more) fetch((s + 1) * BK, m0, n0, base_a, base_b);
     [[unroll]] for (uint k = 0; k < BK; ++k) {
       vec4 ra[TM / 4], rb[TN / 4];
-      [[unroll]] for (uint g = 0; g < TM / 4; ++g) ra[g] = tile_a[buf][k * (BM / 4) + tm + g * kThreadsM];
-      [[unroll]] for (uint h = 0; h < TN / 4; ++h) rb[h] = tile_b[buf][k * (BN / 4) + tn + h * kThreadsN];
+      [[unroll]] for (uint g = 0; g < TM / 4; ++g)
+        ra[g] = tile_a[buf][k * (BM / 4) + tm + g * kThreadsM];
+      [[unroll]] for (uint h = 0; h < TN / 4; ++h)
+        rb[h] = tile_b[buf][k * (BN / 4) + tn + h * kThreadsN];
       [[unroll]] for (uint i = 0; i < TM; ++i)
         [[unroll]] for (uint j = 0; j < TN; ++j)
           acc[i][j] = fma(ra[i / 4][i % 4], rb[j / 4][j % 4], acc[i][j]);

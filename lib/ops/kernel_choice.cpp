@@ -60,9 +60,8 @@ bool subgroup_possible(const DeviceInfo& info) {
 }
 
 // What the tuner times: the tiled kernel (matmul: with 4x4 and 8x8 outputs per invocation) and
-// subgroup (and, where available, packed) tiles of 1,
-// 2, 4 and 8 subgroups of rows by 4 or 8 columns per lane (rows x columns <= 512, what
-// resolve_kernel accepts). Packed tiles stop at 128 accumulators a lane: llvmpipe takes
+// subgroup (and, where available, packed) tiles of 1, 2, 4 and 8 subgroups of rows by 4 or 8
+// columns per lane (rows x columns <= 512, what resolve_kernel accepts). Packed tiles stop at 128 accumulators a lane: llvmpipe takes
 // superlinearly longer to compile the larger ones (matmul_packed 16x8 ~5 s, 32x8 17 s, 64x4 20 s,
 // 64x8 64 s on the development machine, 2026-12-03), which spill and were never the fastest.
 constexpr uint32_t kMaxTunedPackedTile = 128;

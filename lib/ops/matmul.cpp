@@ -58,8 +58,8 @@ Tiling choose_tiling(const DeviceInfo& info, uint32_t per_thread, int64_t m, int
   Tiling t = per_thread == 8 ? large : per_thread == 4 ? medium : many ? large : medium;
   if (tiling_fits(t, info)) return t;
   VKT_REQUIRE(per_thread == 0, "matmul",
-              "the tiled kernel's " + std::to_string(per_thread) + "x" + std::to_string(per_thread) +
-                  " tiling needs " + std::to_string((t.bm / t.tm) * (t.bn / t.tn)) +
+              "the tiled kernel's " + std::to_string(per_thread) + "x" +
+                  std::to_string(per_thread) + " tiling needs " + std::to_string((t.bm / t.tm) * (t.bn / t.tn)) +
                   " invocations and " + std::to_string(2 * t.bk * (t.bm + t.bn) * 4) +
                   " bytes of shared memory; the device allows " +
                   std::to_string(info.max_workgroup_invocations) + " and " +
