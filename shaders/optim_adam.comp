@@ -5,9 +5,7 @@
 //   AdamW: θ = θ − lr·wd·θ;  Adam: g = ±grad + wd·θ
 //   m = β₁m + (1 − β₁)g,  v = β₂v + (1 − β₂)g²,  v̂ = max(v̂, v) (AMSGrad) or v
 //   θ = θ − lr/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + eps)
-// The bias corrections 1 − βᵗ are computed as −expm1(t·ln β) with ln β rounded once on the host:
-// 1 − β₂ᵗ in float32 would lose digits to cancellation (1 − float(0.999) is 1.3e-5 off 0.001), and
-// pow() has no useful precision guarantee in Vulkan.
+// The bias corrections are optim_adam_bias.comp's, computed once per step and parameter group.
 layout(constant_id = 1) const uint AMSGRAD = 0;
 layout(constant_id = 2) const uint DECOUPLED = 0;  // AdamW
 layout(constant_id = 3) const uint MAXIMIZE = 0;
@@ -17,7 +15,8 @@ layout(std430, binding = 0) buffer Value4 { vec4 value4[]; };
 layout(std430, binding = 1) readonly buffer Grad { float grad[]; };
 layout(std430, binding = 1) readonly buffer Grad4 { vec4 grad4[]; };
 layout(std430, binding = 2) readonly buffer Lr { float lrs[]; };
-layout(std430, binding = 3) readonly buffer Step { uint step_count[]; };
+// (2 · groups): lr/(1 − β₁ᵗ) and √(1 − β₂ᵗ) of each group, from optim_adam_bias.comp
+layout(std430, binding = 3) readonly buffer Corrections { float corrections[]; };
 layout(std430, binding = 4) buffer ExpAvg { float exp_avg[]; };
 layout(std430, binding = 4) buffer ExpAvg4 { vec4 exp_avg4[]; };
 layout(std430, binding = 5) buffer ExpAvgSq { float exp_avg_sq[]; };
@@ -31,28 +30,16 @@ layout(std430, binding = 6) buffer MaxExpAvgSq4 { vec4 max_exp_avg_sq4[]; };
 layout(push_constant) uniform Push {
   uint n;
   uint group;
-  float beta1, one_minus_beta1, log_beta1;  // 1 − β and ln β rounded once on the host
-  float beta2, one_minus_beta2, log_beta2;
+  float beta1, one_minus_beta1;  // 1 − β rounded once on the host
+  float beta2, one_minus_beta2;
   float eps;
   float weight_decay;
 };
-
-// 1 − exp(x) for x ≤ 0 without cancellation: a Taylor series near 0 (error below 1e-9 relative for
-// |x| ≤ 0.5), exp() beyond, where the result is ≥ 0.39 and exp's error stays relative.
-float one_minus_exp(float x) {
-  if (x > -0.5) {
-    float s = 1.0;
-    for (int k = 11; k >= 2; --k) s = 1.0 + s * x / float(k);
-    return -x * s;
-  }
-  return 1.0 - exp(x);
-}
 
 void main() {
   uint i = global_index();  // elements [4i, 4i + 4)
   if (4u * i >= n || step_skipped()) return;
   float lr = lrs[group];
-  float t = float(step_count[0]);
   vec4 theta = LOAD4(value, i, n);
   vec4 g = LOAD4(grad, i, n);
   if (MAXIMIZE != 0) g = -g;
@@ -67,9 +54,7 @@ void main() {
     v = max(LOAD4(max_exp_avg_sq, i, n), v);
     STORE4(max_exp_avg_sq, i, n, v)
   }
-  // The bias corrections are the same for every element: computed once per four.
-  float step_size = lr / one_minus_exp(t * log_beta1);
-  float correction2 = sqrt(one_minus_exp(t * log_beta2));
+  float step_size = corrections[2u * group], correction2 = corrections[2u * group + 1u];
   vec4 denom = sqrt(v) / correction2 + eps;
   vec4 result = theta - step_size * (m / denom);
   STORE4(value, i, n, result)

@@ -213,6 +213,7 @@ class Adam : public Optimizer {
  private:
   AdamOptions options_;
   bool decoupled_;
+  Tensor corrections_;  // (2·groups): each group's bias corrections this step (optim_adam_bias)
 };
 // Adam with decoupled weight decay: θ ← θ − lr·wd·θ, then the Adam update (no decay in g).
 class AdamW : public Adam {

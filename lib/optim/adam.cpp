@@ -27,6 +27,7 @@ Adam::Adam(const char* name, std::vector<ParamGroup> groups, const AdamOptions& 
           "invalid beta parameter at index 0: " + number(beta1) + " (must be in [0, 1))");
   require(beta2 >= 0 && beta2 < 1,
           "invalid beta parameter at index 1: " + number(beta2) + " (must be in [0, 1))");
+  corrections_ = Tensor::empty(step_count().device(), {int64_t(2 * groups_.size())});
   add_buffer("exp_avg", 0.0f);
   add_buffer("exp_avg_sq", 0.0f);
   if (options.amsgrad) add_buffer("max_exp_avg_sq", 0.0f);
@@ -45,29 +46,36 @@ AdamW::AdamW(std::vector<ParamRef> params, const AdamWOptions& options)
 void Adam::step() {
   advance_step_count();
   auto [beta1, beta2] = options_.betas;
+  // The bias corrections of every group, once: ln β in double, rounded once (ln 0 = −∞ gives a
+  // correction of exactly 1).
+  struct {
+    uint32_t groups;
+    float log_beta1, log_beta2;
+  } bias{uint32_t(groups_.size()), float(std::log(beta1)), float(std::log(beta2))};
+  corrections_.device().scheduler().dispatch(
+      {"optim_adam_bias", {kUpdateGroup}},
+      {in(lr_tensor()), in(step_count()), out(corrections_)}, bias, grid_1d(groups_.size()));
   for (const Slot& slot : slots_) {
     const ParamRef& param = slot.param;
     if (param.value.numel() == 0) continue;
-    // 1 − β and ln β in double, rounded once (ln 0 = −∞ gives a bias correction of exactly 1).
+    // 1 − β in double, rounded once.
     struct {
       uint32_t n, group;
-      float beta1, one_minus_beta1, log_beta1;
-      float beta2, one_minus_beta2, log_beta2;
+      float beta1, one_minus_beta1;
+      float beta2, one_minus_beta2;
       float eps, weight_decay;
     } push{uint32_t(param.value.numel()),
            slot.group,
            float(beta1),
            float(1.0 - beta1),
-           float(std::log(beta1)),
            float(beta2),
            float(1.0 - beta2),
-           float(std::log(beta2)),
            float(options_.eps),
            float(*groups_[slot.group].weight_decay)};
     scheduler_of(param.value)
         .dispatch({"optim_adam", {kUpdateGroup, options_.amsgrad, decoupled_, options_.maximize, guarded(),
                                   update_vec4(param)}},
-                  {inout(param.value), in(param.grad), in(lr_tensor()), in(step_count()),
+                  {inout(param.value), in(param.grad), in(lr_tensor()), in(corrections_),
                    inout(slot.buffers[0]), inout(slot.buffers[1]),
                    inout(buffer_or_placeholder(slot, 2, options_.amsgrad)), in(guard())},
                   push, update_grid(param));

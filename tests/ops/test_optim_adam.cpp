@@ -1,7 +1,8 @@
 // torch.optim.Adam and AdamW: L2 and decoupled weight decay, AMSGrad, maximize, parameter groups,
 // bias corrections late in training (resumed state), capture/replay, argument errors — against a
 // float64 model of torch's update.
-// Kernel exercised: optim_adam (Adam, AMSGrad, and AdamW with DECOUPLED).
+// Kernels exercised: optim_adam_bias (each group's bias corrections, once a step) and optim_adam
+// (Adam, AMSGrad, and AdamW with DECOUPLED).
 #include <cmath>
 
 #include "test_optim_harness.hpp"
