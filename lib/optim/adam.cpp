@@ -52,7 +52,7 @@ void Adam::step() {
     uint32_t groups;
     float log_beta1, log_beta2;
   } bias{uint32_t(groups_.size()), float(std::log(beta1)), float(std::log(beta2))};
-  corrections_.device().scheduler().dispatch(
+  scheduler_of(corrections_).dispatch(
       {"optim_adam_bias", {kUpdateGroup}},
       {in(lr_tensor()), in(step_count()), out(corrections_)}, bias, grid_1d(groups_.size()));
   for (const Slot& slot : slots_) {
