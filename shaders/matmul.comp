@@ -53,25 +53,19 @@ shared vec4 tile_b[2][BK * BN / 4];  // [k][n / 4]
 
 vec4 stage_a[kLoadsA], stage_b[kLoadsB];  // the next stage, on its way to shared memory
 
-// Four consecutive floats of row `row` of a stored (rows, cols) matrix from column `col`, zero past
-// its edges.
-vec4 quad_a(uint base, uint row, uint col, uint rows, uint cols) {
+// Four consecutive floats of row `row` of a stored (rows, cols) matrix, A or B (of_a, a constant
+// at every call), from column `col`, zero past its edges.
+vec4 quad(bool of_a, uint base, uint row, uint col, uint rows, uint cols) {
   if (row >= rows || col >= cols) return vec4(0.0);
   uint at = base + row * cols + col;
-  if (VEC4_A) return a4[at / 4];
+  if (of_a && VEC4_A) return a4[at / 4];
+  if (!of_a && VEC4_B) return b4[at / 4];
   vec4 v = vec4(0.0);
-  [[unroll]] for (uint e = 0; e < 4; ++e)
-    if (col + e < cols) v[e] = a[at + e];
-  return v;
-}
-
-vec4 quad_b(uint base, uint row, uint col, uint rows, uint cols) {
-  if (row >= rows || col >= cols) return vec4(0.0);
-  uint at = base + row * cols + col;
-  if (VEC4_B) return b4[at / 4];
-  vec4 v = vec4(0.0);
-  [[unroll]] for (uint e = 0; e < 4; ++e)
-    if (col + e < cols) v[e] = b[at + e];
+  [[unroll]] for (uint e = 0; e < 4; ++e) {
+    if (col + e >= cols) break;
+    if (of_a) v[e] = a[at + e];
+    else v[e] = b[at + e];
+  }
   return v;
 }
 
@@ -81,13 +75,17 @@ void fetch(uint k0, uint m0, uint n0, uint base_a, uint base_b) {
   const uint tid = gl_LocalInvocationIndex;
   [[unroll]] for (uint l = 0; l < kLoadsA; ++l) {
     uint q = tid + l * kThreads;
-    if (TRANSPOSE_A) stage_a[l] = quad_a(base_a, k0 + q / (BM / 4), m0 + 4 * (q % (BM / 4)), K, M);
-    else stage_a[l] = quad_a(base_a, m0 + q / (BK / 4), k0 + 4 * (q % (BK / 4)), M, K);
+    if (TRANSPOSE_A)
+      stage_a[l] = quad(true, base_a, k0 + q / (BM / 4), m0 + 4 * (q % (BM / 4)), K, M);
+    else
+      stage_a[l] = quad(true, base_a, m0 + q / (BK / 4), k0 + 4 * (q % (BK / 4)), M, K);
   }
   [[unroll]] for (uint l = 0; l < kLoadsB; ++l) {
     uint q = tid + l * kThreads;
-    if (TRANSPOSE_B) stage_b[l] = quad_b(base_b, n0 + q / (BK / 4), k0 + 4 * (q % (BK / 4)), N, K);
-    else stage_b[l] = quad_b(base_b, k0 + q / (BN / 4), n0 + 4 * (q % (BN / 4)), K, N);
+    if (TRANSPOSE_B)
+      stage_b[l] = quad(false, base_b, n0 + q / (BK / 4), k0 + 4 * (q % (BK / 4)), N, K);
+    else
+      stage_b[l] = quad(false, base_b, k0 + q / (BN / 4), n0 + 4 * (q % (BN / 4)), K, N);
   }
 }
 
