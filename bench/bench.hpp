@@ -94,6 +94,7 @@ struct PeerCase {
   // matmul: C (m, n) = op(A) (m, k) · op(B) (k, n)
   int64_t m = 0, n = 0, k = 0;
   bool transpose_a = false, transpose_b = false;
+  bool float16_inputs = false;  // the peer multiplies float16 copies, summing in float32
   // conv2d: x (batch, cin, h, w), weight (cout, cin, kernel, kernel), stride 1
   int64_t batch = 0, cin = 0, cout = 0, h = 0, w = 0, kernel = 0, pad = 0;
 };

@@ -35,18 +35,20 @@ struct Suite {
     run.results.push_back(std::move(result));
   }
 
-  void matmul_case(const std::string& name, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  void matmul_case(const std::string& name, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+                   MatmulPrecision precision = MatmulPrecision::float32) {
     if (!selected(options, name)) return;
     Tensor a = random_tensor(device, ta ? Shape{k, m} : Shape{m, k}, 1);
     Tensor b = random_tensor(device, tb ? Shape{n, k} : Shape{k, n}, 2);
     Tensor c = Tensor::empty(device, {m, n});
-    MatmulOptions mo{.transpose_a = ta, .transpose_b = tb};
+    MatmulOptions mo{.transpose_a = ta, .transpose_b = tb, .precision = precision};
     KernelResult result{name, "matmul"};
     result.flops = 2.0 * double(m) * double(n) * double(k);
     result.bytes = kFloat * double(m * k + k * n + m * n);
     result.timing = measure(device, [&] { matmul_into(a, b, c, mo); }, options);
     add(result);
-    PeerCase peer{name, "matmul", m, n, k, ta, tb};
+    PeerCase peer{name, "matmul", m, n, k, ta, tb,
+                  precision == MatmulPrecision::float16_inputs};
     run.peer_cases.push_back(peer);
   }
 
@@ -231,6 +233,15 @@ KernelRun run_kernels(const Device& device, const Options& options) {
     std::string d = std::to_string(s);
     suite.matmul_case("matmul_" + d + "x" + d + "x" + d, s, s, s, false, false);
   }
+  // Float16 inputs on cooperative matrices, where they run (elsewhere the rounded inputs go
+  // through the float32 kernels: the rows above). The FMA ceiling does not bound tensor cores;
+  // the peer (PyTorch float16 matmul, float32 sums) is their yardstick.
+  if (cooperative_matmul_available(device))
+    for (int64_t s : squares) {
+      std::string d = std::to_string(s);
+      suite.matmul_case("matmul_f16in_" + d + "x" + d + "x" + d, s, s, s, false, false,
+                        MatmulPrecision::float16_inputs);
+    }
 
   // An MLP 784-1024-1024-10 at batch B: Linear layers y = x·Wᵀ (W stored (out, in)); the backward
   // computes dx = dy·W and dW = dyᵀ·x. Names give op(A) (m x k) · op(B) (k x n) as stored.

@@ -54,7 +54,7 @@ std::vector<PeerResult> run_peers(const std::vector<PeerCase>& cases,
     nlohmann::json j{{"name", c.name}, {"kind", c.kind}};
     if (c.kind == "matmul") {
       j.update({{"m", c.m}, {"n", c.n}, {"k", c.k}, {"transpose_a", c.transpose_a},
-                {"transpose_b", c.transpose_b}});
+                {"transpose_b", c.transpose_b}, {"float16_inputs", c.float16_inputs}});
     } else {
       j.update({{"batch", c.batch}, {"cin", c.cin}, {"cout", c.cout}, {"h", c.h}, {"w", c.w},
                 {"kernel", c.kernel}, {"pad", c.pad}});

@@ -1,9 +1,10 @@
 #version 450
 #extension GL_GOOGLE_include_directive : enable
 #include "index.glsl"
+#include "half.glsl"
 // out = f(x) elementwise; f (specialization constant 1): 0 alpha·x, 1 relu, 2 x + alpha,
 // 3 sign (torch.sign: 0 at 0 and at NaN), 4 clamp to [alpha, beta] (torch.clamp: NaN stays NaN),
-// 5 alpha where x is NaN or ±Inf, else x.
+// 5 alpha where x is NaN or ±Inf, else x, 6 the nearest float16 value (half.glsl).
 layout(constant_id = 1) const uint OP = 0;
 layout(constant_id = 2) const bool VEC4 = false;  // see vec4_access.glsl
 layout(std430, binding = 0) readonly buffer X { float x[]; };
@@ -19,7 +20,8 @@ float apply(float v) {
   if (OP == 2) return v + alpha;
   if (OP == 3) return float(v > 0.0) - float(v < 0.0);
   if (OP == 4) return isnan(v) ? v : min(max(v, alpha), beta);
-  return isnan(v) || isinf(v) ? alpha : v;
+  if (OP == 5) return isnan(v) || isinf(v) ? alpha : v;
+  return round_to_half(v);
 }
 
 void main() {

@@ -51,7 +51,11 @@ struct DeviceInfo {
   bool storage_16bit = false;
   bool float_atomics = false;
   bool subgroup_size_control = false;
-  bool cooperative_matrix = false;
+  bool cooperative_matrix = false;  // VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix
+  // VK_NV_cooperative_matrix with 16x16x16 float16 -> float32 subgroup matrices, float16
+  // arithmetic and the Vulkan memory model: what shaders/matmul_coopmat.comp needs. Whether
+  // matmuls use it is vkt::cooperative_matmul_available (a vendor allowlist).
+  bool cooperative_matmul_f16 = false;
   bool timestamp_queries = false;       // the compute queue writes timestamps (valid bits > 0)
   uint32_t timestamp_valid_bits = 0;    // of the compute queue family's timestamps
   bool push_descriptors = false;

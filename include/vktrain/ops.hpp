@@ -39,13 +39,16 @@ Tensor div(const Tensor& a, const Tensor& b);
 // out may be x (in place). sign and clamp follow torch.sign (sign(0) = 0, and NaN gives 0, as
 // PyTorch does) and torch.clamp (min(max(x, lo), hi), so lo > hi gives hi; NaN stays NaN).
 // replace_nonfinite puts alpha where x is NaN or ±Inf (torch.nan_to_num with one value for all).
+// round_to_float16 gives the float16 value nearest x as a float32 (x.half().float() in PyTorch:
+// ties to even, float16 subnormals kept, ±inf from 65520 in magnitude on; NaN and ±inf pass).
 enum class UnaryOp : uint32_t {
   scale = 0,
   relu = 1,
   add_scalar = 2,
   sign = 3,
   clamp = 4,
-  replace_nonfinite = 5
+  replace_nonfinite = 5,
+  round_to_float16 = 6
 };
 // alpha: the factor (scale), the addend (add_scalar), lo (clamp) or the replacement
 // (replace_nonfinite); beta: hi (clamp).
@@ -58,6 +61,7 @@ void clamp_into(const Tensor& x, float lo, float hi, const Tensor& out);
 Tensor clamp(const Tensor& x, float lo, float hi);
 void replace_nonfinite_into(const Tensor& x, float value, const Tensor& out);
 Tensor replace_nonfinite(const Tensor& x, float value);
+Tensor round_to_float16(const Tensor& x);
 
 // y ← y + alpha·x in place (BLAS axpy: optimizer updates, weight decay, gradient accumulation).
 void axpy(float alpha, const Tensor& x, const Tensor& y);
@@ -88,6 +92,9 @@ struct MatmulOptions {
   bool accumulate = false;   // C += op(A)·op(B) instead of C = ...
   Activation activation = Activation::none;  // applied after the bias
   KernelChoice kernel;  // which kernel runs (vktrain/ops/kernel.hpp); results do not depend on it
+  // float32, or float16 inputs with float32 sums (vktrain/ops/kernel.hpp); by default the
+  // device's setting (set_matmul_precision), float32 unless changed.
+  MatmulPrecision precision = MatmulPrecision::device_default;
 };
 // C (M, N) = op(A) · op(B) [+ bias (N,)]. Batched when A or B is 3-D: (batch, ., .); a 2-D operand
 // broadcasts over the batch.

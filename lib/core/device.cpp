@@ -67,6 +67,36 @@ bool has_extension(const std::vector<VkExtensionProperties>& extensions, const c
                      [&](const auto& e) { return std::strcmp(e.extensionName, name) == 0; });
 }
 
+// VK_NV_cooperative_matrix with the shape shaders/matmul_coopmat.comp multiplies (16x16x16,
+// float16 A and B, float32 C and D, one subgroup), and the features that shader needs: float16
+// arithmetic (its shared tiles) and the Vulkan memory model (GL_KHR_memory_scope_semantics).
+// The KHR extension is not used yet: Debian 12's glslang cannot compile GL_KHR_cooperative_matrix.
+bool nv_cooperative_matmul_f16(VkPhysicalDevice physical,
+                               const std::vector<VkExtensionProperties>& extensions,
+                               const VkPhysicalDeviceVulkan12Features& features12) {
+  if (!has_extension(extensions, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) ||
+      !features12.shaderFloat16 || !features12.vulkanMemoryModel)
+    return false;
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV cooperative{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  features.pNext = &cooperative;
+  vkGetPhysicalDeviceFeatures2(physical, &features);
+  if (!cooperative.cooperativeMatrix || !vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
+    return false;
+  uint32_t count = 0;
+  VKT_CHECK(vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(physical, &count, nullptr));
+  std::vector<VkCooperativeMatrixPropertiesNV> shapes(
+      count, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+  VKT_CHECK(vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(physical, &count, shapes.data()));
+  return std::any_of(shapes.begin(), shapes.end(), [](const VkCooperativeMatrixPropertiesNV& s) {
+    return s.MSize == 16 && s.NSize == 16 && s.KSize == 16 &&
+           s.AType == VK_COMPONENT_TYPE_FLOAT16_NV && s.BType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+           s.CType == VK_COMPONENT_TYPE_FLOAT32_NV && s.DType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+           s.scope == VK_SCOPE_SUBGROUP_NV;
+  });
+}
+
 std::vector<VkPhysicalDevice> physical_devices(VkInstance instance) {
   uint32_t count = 0;
   VKT_CHECK(vkEnumeratePhysicalDevices(instance, &count, nullptr));
@@ -222,6 +252,7 @@ DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index) {
       has_extension(extensions, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
   info.cooperative_matrix = has_extension(extensions, "VK_KHR_cooperative_matrix") ||
                             has_extension(extensions, "VK_NV_cooperative_matrix");
+  info.cooperative_matmul_f16 = nv_cooperative_matmul_f16(physical, extensions, features12);
   // Timestamps are a property of the queue family: the one the device's scheduler will use.
   try {
     info.timestamp_valid_bits =
@@ -288,6 +319,13 @@ Device Device::open(const DeviceOptions& options) {
   enable12.timelineSemaphore = VK_TRUE;
   enable12.shaderFloat16 = supported12.shaderFloat16;
   enable12.storageBuffer8BitAccess = supported12.storageBuffer8BitAccess;
+  // shaders/matmul_coopmat.comp: the Vulkan memory model and VK_NV_cooperative_matrix.
+  const bool cooperative = state->info.cooperative_matmul_f16;
+  enable12.vulkanMemoryModel = cooperative ? VK_TRUE : VK_FALSE;
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV enable_cooperative{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  enable_cooperative.cooperativeMatrix = VK_TRUE;
+  if (cooperative) enable12.pNext = &enable_cooperative;
   VkPhysicalDeviceVulkan11Features enable11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
   enable11.storageBuffer16BitAccess = supported11.storageBuffer16BitAccess;
   enable11.pNext = &enable12;
@@ -301,6 +339,7 @@ Device Device::open(const DeviceOptions& options) {
   bool push_descriptors = state->info.push_descriptors && !options.disable_push_descriptors &&
                           !std::getenv("VKTRAIN_NO_PUSH_DESCRIPTORS");
   if (push_descriptors) extensions.push_back(VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+  if (cooperative) extensions.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
 
   state->queue_family = compute_queue_family(state->physical);
   float priority = 1.0f;
@@ -375,7 +414,9 @@ std::string describe(const DeviceInfo& info) {
       << "  16-bit storage:           " << yes(info.storage_16bit) << "\n"
       << "  float atomics:            " << yes(info.float_atomics) << "\n"
       << "  subgroup size control:    " << yes(info.subgroup_size_control) << "\n"
-      << "  cooperative matrix:       " << yes(info.cooperative_matrix) << "\n"
+      << "  cooperative matrix:       " << yes(info.cooperative_matrix)
+      << (info.cooperative_matmul_f16 ? " (16x16x16 float16 -> float32: matmul_coopmat)" : "")
+      << "\n"
       << "  timestamp queries:        " << yes(info.timestamp_queries);
   if (info.timestamp_queries) out << " (" << info.timestamp_valid_bits << " valid bits)";
   out << "\n"

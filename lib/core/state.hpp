@@ -13,6 +13,7 @@
 #include "core/pipelines.hpp"
 #include "core/tuner.hpp"
 #include "vktrain/device.hpp"
+#include "vktrain/ops/kernel.hpp"
 
 namespace vkt::detail {
 
@@ -48,6 +49,8 @@ struct DeviceState {
   std::unique_ptr<Pipelines> pipelines;
   std::unique_ptr<Tuner> tuner;
   std::unique_ptr<VulkanScheduler> scheduler;
+  // set_matmul_precision: what matmuls leaving the precision to the device use.
+  MatmulPrecision matmul_precision = MatmulPrecision::float32;
 
   DeviceState() = default;
   DeviceState(const DeviceState&) = delete;

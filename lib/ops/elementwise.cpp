@@ -1,5 +1,5 @@
 // Elementwise ops: binary (add, sub, mul, div, axpy), unary (scale, relu, add_scalar, sign, clamp,
-// replace_nonfinite).
+// replace_nonfinite, round_to_float16).
 #include "ops/launch.hpp"
 
 namespace vkt {
@@ -28,6 +28,7 @@ const char* op_name(UnaryOp op) {
     case UnaryOp::sign: return "sign";
     case UnaryOp::clamp: return "clamp";
     case UnaryOp::replace_nonfinite: return "replace_nonfinite";
+    case UnaryOp::round_to_float16: return "round_to_float16";
   }
   return "unary_into";
 }
@@ -100,7 +101,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out, float beta) {
   const char* name = op_name(op);
-  VKT_REQUIRE(uint32_t(op) <= uint32_t(UnaryOp::replace_nonfinite), name,
+  VKT_REQUIRE(uint32_t(op) <= uint32_t(UnaryOp::round_to_float16), name,
               "unknown unary op " + std::to_string(uint32_t(op)));
   require_dtype(x, DType::f32, name, "x");
   require_dtype(out, DType::f32, name, "out");
@@ -139,6 +140,9 @@ void replace_nonfinite_into(const Tensor& x, float value, const Tensor& out) {
 }
 Tensor replace_nonfinite(const Tensor& x, float value) {
   return unary(UnaryOp::replace_nonfinite, x, value);
+}
+Tensor round_to_float16(const Tensor& x) {
+  return unary(UnaryOp::round_to_float16, x, 0.0f);
 }
 
 }  // namespace vkt

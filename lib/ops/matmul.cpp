@@ -1,12 +1,14 @@
 // matmul: C = op(A) · op(B) [+ bias] [activation], batched: shaders/matmul.comp (shared-memory
 // tiles, GPUs), shaders/matmul_subgroup.comp (register tiles and subgroup broadcasts) or the packed
-// kernel of lib/ops/matmul_packed.cpp (CPU devices).
+// kernel of lib/ops/matmul_packed.cpp (CPU devices); float16 inputs on cooperative matrices in
+// lib/ops/matmul_coopmat.cpp, elsewhere as rounding passes before the float32 kernels.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "ops/kernel_choice.hpp"
 #include "ops/launch.hpp"
+#include "ops/matmul_coopmat.hpp"
 #include "ops/matmul_packed.hpp"
 
 namespace vkt {
@@ -115,12 +117,31 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
     if (!options.accumulate) c.fill(0.0f);
     return;
   }
+  MatmulPrecision precision = options.precision == MatmulPrecision::device_default
+                                  ? matmul_precision(a.device())
+                                  : options.precision;
+  VKT_REQUIRE(precision == MatmulPrecision::float32 ||
+                  precision == MatmulPrecision::float16_inputs,
+              "matmul", "unknown precision " + std::to_string(uint32_t(options.precision)));
+  const MatmulShape shape{m, n, k, batch, a.dim() == 3, b.dim() == 3};
+  if (precision == MatmulPrecision::float16_inputs) {
+    if (cooperative_matmul_available(a.device())) {
+      cooperative_matmul(a, b, c, options, bias, shape);
+      return;
+    }
+    // The float32 kernels on rounded copies: the same exact products, summed in float32.
+    MatmulOptions rounded = options;
+    rounded.precision = MatmulPrecision::float32;
+    matmul_into(round_to_float16(a), round_to_float16(b), c, rounded, bias);
+    return;
+  }
   const DeviceInfo& info = a.device().info();
   TuningScratch scratch({a, b, c});
   auto record = [&](const KernelChoice& candidate) {
     const std::vector<Tensor>& s = scratch.tensors();
     MatmulOptions timed = options;
     timed.kernel = candidate;
+    timed.precision = MatmulPrecision::float32;
     matmul_into(s[0], s[1], s[2], timed, bias);
   };
   auto key = [&] {
@@ -136,7 +157,7 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
   KernelChoice choice = tuned_kernel(a.device(), "matmul", "VKTRAIN_MATMUL_KERNEL", options.kernel,
                                      m, n, key, record, packed);
   if (choice.kind == KernelChoice::Kind::packed) {
-    packed_matmul(a, b, c, options, bias, {m, n, k, batch, a.dim() == 3, b.dim() == 3}, choice);
+    packed_matmul(a, b, c, options, bias, shape, choice);
     return;
   }
   struct {
@@ -183,6 +204,17 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
   scheduler_of(a).dispatch(kernel, {in(a), in(b), {c, c_access}, in(bias.defined() ? bias : a)},
                            push, groups);
 }
+
+void set_matmul_precision(const Device& device, MatmulPrecision precision) {
+  VKT_REQUIRE(precision == MatmulPrecision::device_default ||
+                  precision == MatmulPrecision::float32 ||
+                  precision == MatmulPrecision::float16_inputs,
+              "set_matmul_precision", "unknown precision " + std::to_string(uint32_t(precision)));
+  device.state().matmul_precision =
+      precision == MatmulPrecision::device_default ? MatmulPrecision::float32 : precision;
+}
+
+MatmulPrecision matmul_precision(const Device& device) { return device.state().matmul_precision; }
 
 Tensor matmul(const Tensor& a, const Tensor& b, const MatmulOptions& options, const Tensor& bias) {
   require_defined(a, "matmul", "A");

@@ -1,5 +1,5 @@
-// Elementwise binary and unary ops (and sign, clamp, replace_nonfinite, axpy) against float64
-// references.
+// Elementwise binary and unary ops (and sign, clamp, replace_nonfinite, round_to_float16, axpy)
+// against float64 references.
 #include <cmath>
 #include <limits>
 
@@ -110,6 +110,45 @@ VKT_CASE("replace_nonfinite", "nan_and_inf_in_place") {
   ctx.check("zero", shapes({shape}), replace_nonfinite(tx, 0.0f).to_host(), ref(0.0), 0.0);
   replace_nonfinite_into(tx, -7.5f, tx);
   ctx.check("in_place", shapes({shape}), tx.to_host(), ref(-7.5), 0.0);
+}
+
+// Every float16 rounding case, then random magnitudes from float32's subnormals past float16's
+// range, against the integer-arithmetic reference, bit for bit (the kernel scales by powers of two
+// and rounds, in float32: any slip shows in the last bit).
+VKT_CASE("round_to_float16", "ties_subnormals_overflow") {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float tiny = std::ldexp(1.0f, -24);  // float16's smallest subnormal
+  std::vector<float> x = {
+      1.0f + std::ldexp(1.0f, -11),      // tie: to even, 1
+      1.0f + 3 * std::ldexp(1.0f, -11),  // tie: to even, 1 + 2^-9
+      -(1.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -20)),  // past the tie: up
+      65504.0f, 65519.996f, 65520.0f, -65520.0f, 1e30f,  // largest, below the tie, overflow
+      tiny, tiny / 2, 1.5f * tiny, 0.75f * tiny, 2.5f * tiny,  // subnormal ties and steps
+      std::ldexp(1.0f, -14) * (1.0f - std::ldexp(1.0f, -12)),  // the subnormal/normal edge
+      std::ldexp(1.0f, -140), -0.0f, 0.0f, inf, -inf,
+      std::numeric_limits<float>::quiet_NaN()};
+  while (x.size() < 1003) {
+    float magnitude = std::ldexp(1.0f, int(ctx.rng() % 48) - 30);
+    float v = ctx.uniform(1, 1.0f, 2.0f)[0] * magnitude;
+    x.push_back(ctx.rng() % 2 ? v : -v);
+  }
+  const Shape shape{int64_t(x.size())};
+  std::vector<uint32_t> ref(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    float r = round_to_half(x[i]);
+    ref[i] = bits(std::span<const float>(&r, 1))[0];
+  }
+  ctx.check_equal("", shapes({shape}), bits(round_to_float16(ctx.upload(x, shape)).to_host()),
+                  ref);
+  // The reference itself, on the cases above: it is what the test leans on.
+  ctx.check_that("reference ties", round_to_half(x[0]) == 1.0f &&
+                                       round_to_half(x[1]) == 1.0f + std::ldexp(1.0f, -9) &&
+                                       round_to_half(x[4]) == 65504.0f &&
+                                       round_to_half(x[5]) == inf && round_to_half(x[9]) == 0.0f &&
+                                       round_to_half(x[10]) == 2 * tiny &&
+                                       round_to_half(x[11]) == tiny &&
+                                       round_to_half(x[12]) == 2 * tiny,
+                 0, 0);
 }
 
 VKT_CASE("axpy", "update_in_place") {

@@ -123,6 +123,33 @@ bool kernel_runnable(const Device& device, const NamedKernel& kernel) {
   return kernel.choice.kind != KernelChoice::Kind::packed || packed_matmul_available(device);
 }
 
+float round_to_half(float x) {
+  uint32_t u = 0;
+  std::memcpy(&u, &x, 4);
+  const uint32_t sign = u & 0x80000000u, magnitude = u & 0x7fffffffu;
+  if (magnitude >= 0x7f800000u) return x;  // NaN, ±inf
+  double value = 0.0;
+  if (magnitude < 0x38800000u) {  // below 2^-14: float16's subnormals, steps of 2^-24
+    float a = 0.0f;
+    std::memcpy(&a, &magnitude, 4);
+    value = std::ldexp(std::nearbyint(std::ldexp(double(a), 24)), -24);  // ties to even
+  } else {
+    // The float16 bits: biased exponent and the top 10 of the 23 fraction bits, then round on
+    // the 13 dropped ones (a carry moves into the exponent; 0x7c00 is +inf).
+    uint32_t h = ((((magnitude >> 23) - 127 + 15) << 10) | ((magnitude >> 13) & 0x3ffu));
+    const uint32_t dropped = magnitude & 0x1fffu;
+    if (dropped > 0x1000u || (dropped == 0x1000u && (h & 1u))) ++h;
+    const uint32_t exponent = h >> 10, fraction = h & 0x3ffu;
+    value = exponent >= 31 ? std::numeric_limits<double>::infinity()
+                           : std::ldexp(1.0 + fraction / 1024.0, int(exponent) - 15);
+  }
+  float result = float(value);
+  std::memcpy(&u, &result, 4);
+  u |= sign;
+  std::memcpy(&result, &u, 4);
+  return result;
+}
+
 std::vector<uint32_t> bits(std::span<const float> values) {
   std::vector<uint32_t> result(values.size());
   if (!values.empty()) std::memcpy(result.data(), values.data(), values.size() * sizeof(float));

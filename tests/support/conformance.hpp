@@ -55,6 +55,10 @@ inline const NamedKernel kMatmulKernels[] = {
 // the tiled 8x8 one 256 invocations and 16 KiB of shared memory.
 bool kernel_runnable(const Device& device, const NamedKernel& kernel);
 
+// The float16 value nearest x (ties to even; ±inf from 65520 in magnitude) as a float, by
+// integer arithmetic on the bits: the reference for round_to_float16 and float16_inputs matmuls.
+float round_to_half(float x);
+
 // The bit patterns of float results, for check_equal: kernels that promise identical results.
 std::vector<uint32_t> bits(std::span<const float> values);
 

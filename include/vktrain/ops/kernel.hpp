@@ -37,6 +37,33 @@ struct KernelChoice {
   uint32_t rows = 0, columns = 0;
 };
 
+// How a float32 matmul multiplies (PyTorch: torch.set_float32_matmul_precision, with float16
+// where PyTorch's "medium" takes bfloat16).
+//   float32         products and sums in float32 (every kernel above; the default).
+//   float16_inputs  op(A) and op(B) rounded to float16 (round_to_float16: 11 significant bits,
+//                   ±inf past 65504, tiny values in float16's subnormal steps of 2^-24), each
+//                   product exact in float32 and summed in float32 — mixed-precision training's
+//                   matmul. Where cooperative_matmul_available, the cooperative-matrix kernel
+//                   (shaders/matmul_coopmat.comp: tensor cores) runs it, summing in its own
+//                   order; elsewhere both operands are rounded first and the float32 kernels
+//                   run (the same numbers, no faster). KernelChoice picks among the float32
+//                   kernels only.
+//   device_default  MatmulOptions' default: the device's setting below.
+enum class MatmulPrecision : uint32_t { device_default, float32, float16_inputs };
+
+// The precision of the matmuls on `device` that leave it to the device (every matmul of the nn
+// modules and autograd: forward and both gradients of Linear). float32 unless set; setting
+// device_default restores float32.
+void set_matmul_precision(const Device& device, MatmulPrecision precision);
+MatmulPrecision matmul_precision(const Device& device);
+
+// Whether float16_inputs matmuls run on cooperative matrices here: the device has
+// DeviceInfo::cooperative_matmul_f16 and is allowlisted — NVIDIA, whose drivers have shipped
+// VK_NV_cooperative_matrix on tensor cores since Turing. Other vendors' drivers advertise the
+// extension where it can be slower than the float32 kernels. VKTRAIN_COOPERATIVE_MATRIX=0
+// turns it off; =1 turns it on for any device with cooperative_matmul_f16 (to try a vendor).
+bool cooperative_matmul_available(const Device& device);
+
 // Whether the packed kernels (matmul's, conv2d's) can run on this device (its uniform-buffer limits
 // allow the windows). Where they cannot, requesting one throws; conformance runs skip them.
 bool packed_matmul_available(const Device& device);
