@@ -72,6 +72,7 @@ nlohmann::json config_json(const TrainConfig& c) {
           {"augment", c.augment},         {"early_stopping", c.early_stopping},
           {"seed", c.seed},               {"max_train", c.max_train},
           {"validation", c.validation},   {"capture", c.capture}, {"on_nonfinite", c.on_nonfinite},
+          {"matmul_precision", c.matmul_precision},
           {"rotation", c.rotation},       {"input_dropout", c.model.input_dropout},
           {"hidden", c.model.hidden},     {"conv_channels", c.model.conv_channels},
           {"convs_per_block", c.model.convs_per_block}, {"cnn_hidden", c.model.cnn_hidden}};
@@ -115,6 +116,11 @@ Trainer::Trainer(TrainConfig config)
   require(config_.rotation == 0 || config_.augment,
           "rotation needs augment (it is part of the augmentation)");
   require(config_.profile_steps >= 0, "profile needs a number of steps >= 0");
+  require(config_.matmul_precision == "float32" || config_.matmul_precision == "float16",
+          "matmul precision must be float32 or float16, got '" + config_.matmul_precision + "'");
+  set_matmul_precision(device_, config_.matmul_precision == "float16"
+                                    ? MatmulPrecision::float16_inputs
+                                    : MatmulPrecision::float32);
   require(config_.validation >= 0, "validation needs a number of images >= 0, got " +
                                        std::to_string(config_.validation));
   require(config_.validation > 0 || config_.early_stopping == 0,

@@ -41,6 +41,9 @@ struct TrainConfig {
                                    // validation pass, no best checkpoint, no early stopping)
   bool capture = true;             // record the training step once, replay it every batch
   std::string on_nonfinite = "stop";  // a NaN/Inf loss: "stop" with an error, or "skip" the step
+  // The Linear layers' matmuls (forward and both gradients): "float32", or "float16" inputs with
+  // float32 sums (vkt::MatmulPrecision::float16_inputs: tensor cores where allowlisted)
+  std::string matmul_precision = "float32";
   int profile_steps = 0;           // run this many steps eagerly under vkt::Profiler after the first
                                    // and print (and write to profile.txt) their device time by kernel
   bool quiet = false;
