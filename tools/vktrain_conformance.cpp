@@ -59,6 +59,7 @@ nlohmann::json device_json(const vkt::DeviceInfo& info) {
             {"float_atomics", info.float_atomics},
             {"subgroup_size_control", info.subgroup_size_control},
             {"cooperative_matrix", info.cooperative_matrix},
+            {"cooperative_matmul_f16", info.cooperative_matmul_f16},
             {"timestamp_queries", info.timestamp_queries},
             {"push_descriptors", info.push_descriptors}}}};
 }
