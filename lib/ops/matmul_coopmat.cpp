@@ -9,18 +9,52 @@
 
 namespace vkt::detail {
 
+namespace {
+
+enum class Cooperative { off, native, emulated };
+
+// VKTRAIN_COOPERATIVE_MATRIX: 0 off, 1 on wherever the shape is, "emulated" the kernel's
+// emulation (shaders/matmul_coopmat_emulated.comp) on any device; unset: the allowlist.
+Cooperative cooperative_mode(const DeviceInfo& info) {
+  const char* forced = std::getenv("VKTRAIN_COOPERATIVE_MATRIX");
+  const std::string value = forced ? forced : "";
+  if (value == "emulated") return Cooperative::emulated;
+  if (!info.cooperative_matmul_f16 || value == "0") return Cooperative::off;
+  constexpr uint32_t kNvidia = 0x10DE;
+  return value == "1" || info.vendor_id == kNvidia ? Cooperative::native : Cooperative::off;
+}
+
+}  // namespace
+
 void cooperative_matmul(const Tensor& a, const Tensor& b, const Tensor& c,
                         const MatmulOptions& options, const Tensor& bias, const MatmulShape& s) {
   const DeviceInfo& info = a.device().info();
+  const bool emulated = cooperative_mode(info) == Cooperative::emulated;
+  VKT_REQUIRE(!emulated || (info.fp16_arithmetic && info.subgroup_size >= 4), "matmul",
+              "VKTRAIN_COOPERATIVE_MATRIX=emulated needs float16 arithmetic (shaderFloat16) and "
+              "subgroups of at least 4 lanes; " + info.name + " has " +
+                  (info.fp16_arithmetic ? "" : "no float16 arithmetic and ") + "subgroups of " +
+                  std::to_string(info.subgroup_size));
   // 2x2 subgroups of 4x4 fragments (128x128 tiles) where C has a few waves of them for a large
   // GPU (H100: 132 multiprocessors), else of 2x2 fragments (64x64 tiles).
-  const uint32_t frags = ((s.m + 127) / 128) * ((s.n + 127) / 128) >= 264 ? 4 : 2;
+  // The emulation always takes 2x2: its fragments are private arrays of 256 floats a lane.
+  const uint32_t frags =
+      !emulated && ((s.m + 127) / 128) * ((s.n + 127) / 128) >= 264 ? 4 : 2;
   const uint32_t sg_m = 2, sg_n = 2, bm = 16 * frags * sg_m, bn = 16 * frags * sg_n;
   const uint32_t lanes = info.subgroup_size, threads = lanes * sg_m * sg_n;
   VKT_REQUIRE(threads <= info.max_workgroup_invocations, "matmul",
               "the cooperative kernel needs " + std::to_string(threads) +
                   " invocations a workgroup; the device allows " +
                   std::to_string(info.max_workgroup_invocations));
+  // shaders/common/matmul_coopmat_tiles.glsl: float16 tiles of BM x (32 + 8) and 32 x (BN + 8),
+  // a 16x16 float scratch per subgroup; the emulation adds its accumulators.
+  const uint32_t subgroups = sg_m * sg_n;
+  const uint64_t shared = 2 * (uint64_t(bm) * 40 + 32 * uint64_t(bn + 8)) + 4 * 256 * subgroups +
+                          (emulated ? 4 * 256 * uint64_t(subgroups) * frags * frags : 0);
+  VKT_REQUIRE(shared <= info.max_shared_memory, "matmul",
+              std::string("the cooperative kernel") + (emulated ? "'s emulation" : "") + " needs " +
+                  std::to_string(shared) + " bytes of shared memory; the device allows " +
+                  std::to_string(info.max_shared_memory));
   std::array<uint32_t, 3> groups{uint32_t((s.n + bn - 1) / bn), uint32_t((s.m + bm - 1) / bm),
                                  uint32_t(s.batch)};
   VKT_REQUIRE(groups[0] <= info.max_workgroup_count[0] &&
@@ -38,7 +72,7 @@ void cooperative_matmul(const Tensor& a, const Tensor& b, const Tensor& c,
          s.batched_a ? uint32_t(s.m * s.k) : 0u,
          s.batched_b ? uint32_t(s.k * s.n) : 0u,
          uint32_t(s.m * s.n)};
-  Kernel kernel{"matmul_coopmat",
+  Kernel kernel{emulated ? "matmul_coopmat_emulated" : "matmul_coopmat",
                 {threads, lanes, sg_m, sg_n, frags, frags, options.transpose_a,
                  options.transpose_b, bias.defined(), uint32_t(options.activation),
                  options.accumulate}};
@@ -52,12 +86,7 @@ void cooperative_matmul(const Tensor& a, const Tensor& b, const Tensor& c,
 namespace vkt {
 
 bool cooperative_matmul_available(const Device& device) {
-  const DeviceInfo& info = device.info();
-  if (!info.cooperative_matmul_f16) return false;
-  const char* forced = std::getenv("VKTRAIN_COOPERATIVE_MATRIX");
-  if (forced && *forced) return std::string(forced) != "0";
-  constexpr uint32_t kNvidia = 0x10DE;
-  return info.vendor_id == kNvidia;
+  return detail::cooperative_mode(device.info()) != detail::Cooperative::off;
 }
 
 }  // namespace vkt

@@ -2,7 +2,10 @@
 // sums in float32 — on cooperative matrices (shaders/matmul_coopmat.comp) where
 // cooperative_matmul_available, else as round_to_float16 passes before the float32 kernels. Odd
 // shapes (no multiple of 16 or of any tile), every layout, batching, the epilogues, accumulation,
-// the device-wide setting, against a float64 reference on the rounded inputs.
+// the device-wide setting, against a float64 reference on the rounded inputs. Every case also runs
+// the cooperative kernel's emulation (shaders/matmul_coopmat_emulated.comp, the same tiling,
+// staging and epilogue with the fragment operations done by ordinary code) where the device has
+// float16 arithmetic, so the kernel's own code is checked on devices without the extension.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -53,8 +56,40 @@ double relative_difference(const std::vector<double>& x, const std::vector<doubl
   return std::sqrt(diff / norm);
 }
 
-std::string path(const Device& device) {
-  return cooperative_matmul_available(device) ? "cooperative" : "rounded+float32";
+// Sets an environment variable for a scope (nullptr: unset), restoring it after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    const char* old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    set(value);
+  }
+  ~ScopedEnv() { set(had_ ? old_.c_str() : nullptr); }
+  void set(const char* value) {
+    if (value)
+      setenv(name_, value, 1);
+    else
+      unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  bool had_ = false;
+  std::string old_;
+};
+
+// The paths a float16_inputs matmul takes here: the device's own, and the cooperative kernel's
+// emulation where the device can run it.
+struct Path {
+  std::string name;
+  const char* cooperative;  // VKTRAIN_COOPERATIVE_MATRIX, or nullptr: as the device decides
+};
+std::vector<Path> paths(const Device& device) {
+  std::vector<Path> list{
+      {cooperative_matmul_available(device) ? "cooperative" : "rounded+float32", nullptr}};
+  if (device.info().fp16_arithmetic) list.push_back({"emulated_cooperative", "emulated"});
+  return list;
 }
 
 void run(Context& ctx, const std::string& label, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
@@ -76,24 +111,29 @@ void run(Context& ctx, const std::string& label, int64_t m, int64_t n, int64_t k
                  10 * kTolerance);
   Tensor ga = ctx.upload(a, sa), gb = ctx.upload(b, sb);
   const std::string shape = shapes({sa, sb});
-  std::vector<float> first;
-  for (const NamedKernel& kernel : kMatmulKernels) {
-    if (!kernel_runnable(ctx.device, kernel)) continue;
-    Tensor c = ctx.poisoned(sc);
-    matmul_into(ga, gb, c,
-                {.transpose_a = ta,
-                 .transpose_b = tb,
-                 .kernel = kernel.choice,
-                 .precision = MatmulPrecision::float16_inputs});
-    std::vector<float> result = c.to_host();
-    const std::string name = label + "/" + path(ctx.device) + "/" + kernel.name;
-    ctx.check(name, shape, result, ref16, kTolerance);
-    ctx.check(name + " vs unrounded", shape, result, ref32, kRoundingTolerance);
-    // Which float32 kernel sums the rounded products does not change a bit.
-    if (first.empty())
-      first = result;
-    else
-      ctx.check_equal(name + " = first kernel, bitwise", shape, bits(result), bits(first));
+  for (const Path& path : paths(ctx.device)) {
+    ScopedEnv env("VKTRAIN_COOPERATIVE_MATRIX", path.cooperative);
+    const bool cooperative = cooperative_matmul_available(ctx.device);
+    std::vector<float> first;
+    for (const NamedKernel& kernel : kMatmulKernels) {
+      if (!kernel_runnable(ctx.device, kernel)) continue;
+      Tensor c = ctx.poisoned(sc);
+      matmul_into(ga, gb, c,
+                  {.transpose_a = ta,
+                   .transpose_b = tb,
+                   .kernel = kernel.choice,
+                   .precision = MatmulPrecision::float16_inputs});
+      std::vector<float> result = c.to_host();
+      const std::string name = label + "/" + path.name + (cooperative ? std::string() : "/" + std::string(kernel.name));
+      ctx.check(name, shape, result, ref16, kTolerance);
+      ctx.check(name + " vs unrounded", shape, result, ref32, kRoundingTolerance);
+      if (cooperative) break;  // the cooperative kernel takes no KernelChoice
+      // Which float32 kernel sums the rounded products does not change a bit.
+      if (first.empty())
+        first = result;
+      else
+        ctx.check_equal(name + " = first kernel, bitwise", shape, bits(result), bits(first));
+    }
   }
 }
 
@@ -126,20 +166,23 @@ VKT_CASE("matmul_coopmat", "epilogues") {
   }
   Tensor gx = ctx.upload(x, {m, k}), gw = ctx.upload(w, {n, k});
   const std::string shape = shapes({{m, k}, {n, k}});
-  Tensor y = ctx.poisoned({m, n});
-  matmul_into(gx, gw, y,
-              {.transpose_b = true,
-               .activation = Activation::relu,
-               .precision = MatmulPrecision::float16_inputs},
-              ctx.upload(bias, {n}));
-  ctx.check("bias_relu/" + path(ctx.device), shape, y.to_host(), relu, kTolerance);
-  Tensor acc = ctx.upload(initial, {m, n});
-  MatmulOptions options{.transpose_b = true,
-                        .accumulate = true,
-                        .precision = MatmulPrecision::float16_inputs};
-  matmul_into(gx, gw, acc, options);
-  matmul_into(gx, gw, acc, options);
-  ctx.check("accumulate/" + path(ctx.device), shape, acc.to_host(), twice, kTolerance);
+  for (const Path& path : paths(ctx.device)) {
+    ScopedEnv env("VKTRAIN_COOPERATIVE_MATRIX", path.cooperative);
+    Tensor y = ctx.poisoned({m, n});
+    matmul_into(gx, gw, y,
+                {.transpose_b = true,
+                 .activation = Activation::relu,
+                 .precision = MatmulPrecision::float16_inputs},
+                ctx.upload(bias, {n}));
+    ctx.check("bias_relu/" + path.name, shape, y.to_host(), relu, kTolerance);
+    Tensor acc = ctx.upload(initial, {m, n});
+    MatmulOptions options{.transpose_b = true,
+                          .accumulate = true,
+                          .precision = MatmulPrecision::float16_inputs};
+    matmul_into(gx, gw, acc, options);
+    matmul_into(gx, gw, acc, options);
+    ctx.check("accumulate/" + path.name, shape, acc.to_host(), twice, kTolerance);
+  }
 }
 
 // set_matmul_precision: matmuls that leave the precision to the device follow it (the same
@@ -174,23 +217,17 @@ VKT_CASE("matmul_coopmat", "device_setting") {
 }
 
 // The allowlist: NVIDIA devices with the cooperative shape; VKTRAIN_COOPERATIVE_MATRIX=0 turns it
-// off, =1 on for any device with the shape, and nothing turns it on without the shape (lavapipe).
+// off, =1 on for any device with the shape (never without it: lavapipe), =emulated on anywhere.
 VKT_CASE("matmul_coopmat", "allowlist") {
   const DeviceInfo& info = ctx.device.info();
-  const char* saved = std::getenv("VKTRAIN_COOPERATIVE_MATRIX");
-  const std::string before = saved ? saved : "";
-  auto with = [&](const char* value) {
-    if (value)
-      setenv("VKTRAIN_COOPERATIVE_MATRIX", value, 1);
-    else
-      unsetenv("VKTRAIN_COOPERATIVE_MATRIX");
-    return cooperative_matmul_available(ctx.device);
-  };
-  const bool listed = with(nullptr), off = with("0"), on = with("1");
-  if (saved)
-    setenv("VKTRAIN_COOPERATIVE_MATRIX", before.c_str(), 1);
-  else
-    unsetenv("VKTRAIN_COOPERATIVE_MATRIX");
+  ScopedEnv env("VKTRAIN_COOPERATIVE_MATRIX", nullptr);
+  const bool listed = cooperative_matmul_available(ctx.device);
+  env.set("0");
+  const bool off = cooperative_matmul_available(ctx.device);
+  env.set("1");
+  const bool on = cooperative_matmul_available(ctx.device);
+  env.set("emulated");
+  const bool emulated = cooperative_matmul_available(ctx.device);
   const std::string note = info.vendor + (info.cooperative_matmul_f16 ? ", has" : ", lacks") +
                            " the 16x16x16 float16 shape";
   ctx.check_that("allowlisted: NVIDIA with the shape",
@@ -199,4 +236,13 @@ VKT_CASE("matmul_coopmat", "allowlist") {
   ctx.check_that("=0 turns it off", !off, off, 0, note);
   ctx.check_that("=1 needs the shape", on == info.cooperative_matmul_f16, on,
                  info.cooperative_matmul_f16, note);
+  ctx.check_that("=emulated runs anywhere", emulated, emulated, 1, note);
+  if (!info.fp16_arithmetic)
+    ctx.check_error("emulation needs float16 arithmetic",
+                    [&] {
+                      Tensor x = ctx.upload(ctx.uniform(6), {2, 3});
+                      (void)matmul(x, x, {.transpose_b = true,
+                                          .precision = MatmulPrecision::float16_inputs});
+                    },
+                    {"matmul", "shaderFloat16"});
 }

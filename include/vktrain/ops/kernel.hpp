@@ -61,7 +61,10 @@ MatmulPrecision matmul_precision(const Device& device);
 // DeviceInfo::cooperative_matmul_f16 and is allowlisted — NVIDIA, whose drivers have shipped
 // VK_NV_cooperative_matrix on tensor cores since Turing. Other vendors' drivers advertise the
 // extension where it can be slower than the float32 kernels. VKTRAIN_COOPERATIVE_MATRIX=0
-// turns it off; =1 turns it on for any device with cooperative_matmul_f16 (to try a vendor).
+// turns it off; =1 turns it on for any device with cooperative_matmul_f16 (to try a vendor);
+// =emulated runs the kernel with its cooperative-matrix operations emulated by ordinary subgroup
+// code on any device with float16 arithmetic (shaders/matmul_coopmat_emulated.comp: slow; it
+// lets devices without the extension check the kernel's tiling and epilogue).
 bool cooperative_matmul_available(const Device& device);
 
 // Whether the packed kernels (matmul's, conv2d's) can run on this device (its uniform-buffer limits
