@@ -14,8 +14,9 @@
 //
 // A workgroup of SG_M x SG_N subgroups computes a BM x BN tile of C, each subgroup FM x FN
 // fragments of 16x16 (BM = 16·FM·SG_M, BN = 16·FN·SG_N). Each BK-deep stage of op(A) and op(B)
-// is read from float32 memory (consecutive invocations along the stored operand's contiguous
-// dimension; zero past the edges, so any M, N, K), rounded to float16 (half.glsl: the same bits
+// is read from float32 memory in fours (consecutive invocations along the stored operand's
+// contiguous dimension, one vec4 where VEC4_A / VEC4_B; zero past the edges, so any M, N, K),
+// rounded to float16 (half.glsl: the same bits
 // as round_to_float16) and stored row-major in shared memory, rows padded by 8 halves so
 // fragment loads stay on 16 bytes and rows fall on different banks. Products of float16 values
 // are exact in float32; the sums' order is the hardware's, so results differ from the float32

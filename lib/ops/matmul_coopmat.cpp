@@ -72,10 +72,13 @@ void cooperative_matmul(const Tensor& a, const Tensor& b, const Tensor& c,
          s.batched_a ? uint32_t(s.m * s.k) : 0u,
          s.batched_b ? uint32_t(s.k * s.n) : 0u,
          uint32_t(s.m * s.n)};
+  // vec4 staging, as in the tiled kernel (lib/ops/matmul.cpp).
+  const bool vec4_a = (options.transpose_a ? s.m : s.k) % 4 == 0 && vec4_aligned({a});
+  const bool vec4_b = (options.transpose_b ? s.k : s.n) % 4 == 0 && vec4_aligned({b});
   Kernel kernel{emulated ? "matmul_coopmat_emulated" : "matmul_coopmat",
                 {threads, lanes, sg_m, sg_n, frags, frags, options.transpose_a,
                  options.transpose_b, bias.defined(), uint32_t(options.activation),
-                 options.accumulate}};
+                 options.accumulate, vec4_a, vec4_b}};
   Access c_access = options.accumulate ? Access::read_write : Access::write;
   scheduler_of(a).dispatch(kernel, {in(a), in(b), {c, c_access}, in(bias.defined() ? bias : a)},
                            push, groups);

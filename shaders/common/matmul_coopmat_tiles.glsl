@@ -12,9 +12,15 @@ layout(constant_id = 7) const bool TRANSPOSE_B = false;  // B stored (N, K)
 layout(constant_id = 8) const bool HAS_BIAS = false;
 layout(constant_id = 9) const uint ACTIVATION = 0;      // 0 none, 1 relu
 layout(constant_id = 10) const bool ACCUMULATE = false;  // C += result
+// The operand's contiguous dimension (and each batch's matrix) a multiple of 4, and the tensor on
+// 16 bytes: its fours are read as vec4s.
+layout(constant_id = 11) const bool VEC4_A = false;
+layout(constant_id = 12) const bool VEC4_B = false;
 
 layout(std430, binding = 0) readonly buffer A { float a[]; };
+layout(std430, binding = 0) readonly buffer A4 { vec4 a4[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
+layout(std430, binding = 1) readonly buffer B4 { vec4 b4[]; };
 layout(std430, binding = 2) buffer C { float c[]; };
 layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
 layout(push_constant) uniform Push {
@@ -31,22 +37,51 @@ shared float16_t tile_a[BM * kStrideA];  // [m][k]
 shared float16_t tile_b[BK * kStrideB];  // [k][n]
 shared float scratch[SG_M * SG_N * 256];  // a 16x16 fragment per subgroup
 
-// Stage [k0, k0 + BK) of op(A) rows m0.. and op(B) columns n0.., rounded, into shared memory.
-void stage(uint k0, uint m0, uint n0, uint base_a, uint base_b) {
-  const uint tid = gl_LocalInvocationIndex;
-  for (uint e = tid; e < BM * BK; e += kThreads) {
-    uint m = TRANSPOSE_A ? e % BM : e / BK, k = TRANSPOSE_A ? e / BM : e % BK;
-    uint gm = m0 + m, gk = k0 + k;
-    float v = 0.0;
-    if (gm < M && gk < K) v = a[base_a + (TRANSPOSE_A ? gk * M + gm : gm * K + gk)];
-    tile_a[m * kStrideA + k] = float16_t(round_to_half(v));  // exact: v is a float16 value now
+// Four consecutive floats of row `row` of a stored (rows, cols) matrix, A or B (of_a, a constant
+// at every call), from column `col` (a multiple of 4), zero past its edges.
+vec4 quad(bool of_a, uint base, uint row, uint col, uint rows, uint cols) {
+  if (row >= rows || col >= cols) return vec4(0.0);
+  const uint at = base + row * cols + col;
+  if (of_a && VEC4_A) return a4[at / 4];
+  if (!of_a && VEC4_B) return b4[at / 4];
+  vec4 v = vec4(0.0);
+  [[unroll]] for (uint e = 0; e < 4; ++e) {
+    if (col + e >= cols) break;
+    v[e] = of_a ? a[at + e] : b[at + e];
   }
-  for (uint e = tid; e < BK * BN; e += kThreads) {
-    uint n = TRANSPOSE_B ? e / BK : e % BN, k = TRANSPOSE_B ? e % BK : e / BN;
-    uint gn = n0 + n, gk = k0 + k;
-    float v = 0.0;
-    if (gn < N && gk < K) v = b[base_b + (TRANSPOSE_B ? gn * K + gk : gk * N + gn)];
-    tile_b[k * kStrideB + n] = float16_t(round_to_half(v));
-  }
+  return v;
 }
 
+f16vec4 rounded(vec4 v) {  // exact: each component is a float16 value once rounded
+  return f16vec4(round_to_half(v.x), round_to_half(v.y), round_to_half(v.z), round_to_half(v.w));
+}
+
+// Stage [k0, k0 + BK) of op(A) rows m0.. and op(B) columns n0.., rounded, into shared memory, in
+// fours along each stored operand's contiguous dimension (consecutive invocations, consecutive
+// fours); an operand stored k-major for its tile (op(A) transposed, op(B) not) is transposed on
+// the way in.
+void stage(uint k0, uint m0, uint n0, uint base_a, uint base_b) {
+  const uint tid = gl_LocalInvocationIndex;
+  for (uint q = tid; q < BM * BK / 4; q += kThreads) {
+    if (TRANSPOSE_A) {  // A stored (K, M): fours along m
+      const uint k = q / (BM / 4), m = 4 * (q % (BM / 4));
+      const f16vec4 v = rounded(quad(true, base_a, k0 + k, m0 + m, K, M));
+      [[unroll]] for (uint e = 0; e < 4; ++e) tile_a[(m + e) * kStrideA + k] = v[e];
+    } else {  // fours along k
+      const uint m = q / (BK / 4), k = 4 * (q % (BK / 4));
+      const f16vec4 v = rounded(quad(true, base_a, m0 + m, k0 + k, M, K));
+      [[unroll]] for (uint e = 0; e < 4; ++e) tile_a[m * kStrideA + k + e] = v[e];
+    }
+  }
+  for (uint q = tid; q < BK * BN / 4; q += kThreads) {
+    if (TRANSPOSE_B) {  // B stored (N, K): fours along k
+      const uint n = q / (BK / 4), k = 4 * (q % (BK / 4));
+      const f16vec4 v = rounded(quad(false, base_b, n0 + n, k0 + k, N, K));
+      [[unroll]] for (uint e = 0; e < 4; ++e) tile_b[(k + e) * kStrideB + n] = v[e];
+    } else {  // fours along n
+      const uint k = q / (BN / 4), n = 4 * (q % (BN / 4));
+      const f16vec4 v = rounded(quad(false, base_b, k0 + k, n0 + n, K, N));
+      [[unroll]] for (uint e = 0; e < 4; ++e) tile_b[k * kStrideB + n + e] = v[e];
+    }
+  }
+}

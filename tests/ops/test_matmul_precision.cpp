@@ -145,6 +145,17 @@ VKT_CASE("matmul_coopmat", "layouts") {
   run(ctx, "tn", 130, 7, 61, true, false);
   run(ctx, "tt", 5, 71, 200, true, true);
 }
+// Every dimension a multiple of 4 but of no tile or fragment: the cooperative kernel stages both
+// operands as vec4s (the odd cases stage fours of bounds-checked floats), in all four layouts,
+// and batched.
+VKT_CASE("matmul_coopmat", "vec4_staging") {
+  run(ctx, "nn", 132, 68, 44, false, false);
+  run(ctx, "nt", 132, 68, 44, false, true);
+  run(ctx, "tn", 68, 132, 44, true, false);
+  run(ctx, "tt", 36, 140, 20, true, true);
+  run(ctx, "batched_tn", 20, 28, 36, true, false, 3);
+}
+
 // C with more 16x16 fragments than one workgroup's tile in both directions, and K past several
 // 32-deep stages with a ragged last one.
 VKT_CASE("matmul_coopmat", "many_tiles") { run(ctx, "nn", 150, 140, 101, false, false); }
