@@ -19,9 +19,12 @@ void main() {
     [[unroll]] for (uint j = 0; j < FN; ++j)
       ZERO_ACC(acc[i][j], i, j);
 
+  fetch(0, m0, n0, base_a, base_b);
+  commit();
+  barrier();
   for (uint k0 = 0; k0 < K; k0 += BK) {
-    stage(k0, m0, n0, base_a, base_b);
-    barrier();
+    const bool more = k0 + BK < K;
+    if (more) fetch(k0 + BK, m0, n0, base_a, base_b);  // lands while the products run
     [[unroll]] for (uint kk = 0; kk < BK; kk += 16) {
       FRAG_IN fa[FM], fb[FN];
       [[unroll]] for (uint i = 0; i < FM; ++i)
@@ -32,7 +35,11 @@ void main() {
         [[unroll]] for (uint j = 0; j < FN; ++j)
           acc[i][j] = MULADD(fa[i], fb[j], acc[i][j]);
     }
-    barrier();  // the next stage overwrites the tiles
+    barrier();  // every subgroup is done with this stage's tiles
+    if (more) {
+      commit();
+      barrier();
+    }
   }
 
   const uint own = sg * 256;

@@ -56,32 +56,56 @@ f16vec4 rounded(vec4 v) {  // exact: each component is a float16 value once roun
   return f16vec4(round_to_half(v.x), round_to_half(v.y), round_to_half(v.z), round_to_half(v.w));
 }
 
-// Stage [k0, k0 + BK) of op(A) rows m0.. and op(B) columns n0.., rounded, into shared memory, in
-// fours along each stored operand's contiguous dimension (consecutive invocations, consecutive
-// fours); an operand stored k-major for its tile (op(A) transposed, op(B) not) is transposed on
-// the way in.
-void stage(uint k0, uint m0, uint n0, uint base_a, uint base_b) {
+// Staging, in two halves so that a stage's global loads overlap the previous stage's products:
+// fetch() reads stage [k0, k0 + BK) of op(A) rows m0.. and op(B) columns n0.., rounded, into
+// registers, in fours along each stored operand's contiguous dimension (consecutive invocations,
+// consecutive fours); commit() writes them to the shared tiles, transposing an operand stored
+// k-major for its tile (op(A) transposed, op(B) not) on the way in.
+const uint kQuadsA = BM * BK / 4, kQuadsB = BK * BN / 4;
+const uint kLoadsA = (kQuadsA + kThreads - 1) / kThreads;  // fours per invocation
+const uint kLoadsB = (kQuadsB + kThreads - 1) / kThreads;
+f16vec4 next_a[kLoadsA], next_b[kLoadsB];
+
+void fetch(uint k0, uint m0, uint n0, uint base_a, uint base_b) {
   const uint tid = gl_LocalInvocationIndex;
-  for (uint q = tid; q < BM * BK / 4; q += kThreads) {
-    if (TRANSPOSE_A) {  // A stored (K, M): fours along m
+  [[unroll]] for (uint l = 0; l < kLoadsA; ++l) {
+    const uint q = tid + l * kThreads;
+    if (TRANSPOSE_A)  // A stored (K, M): fours along m
+      next_a[l] = rounded(quad(true, base_a, k0 + q / (BM / 4), m0 + 4 * (q % (BM / 4)), K, M));
+    else  // fours along k
+      next_a[l] = rounded(quad(true, base_a, m0 + q / (BK / 4), k0 + 4 * (q % (BK / 4)), M, K));
+  }
+  [[unroll]] for (uint l = 0; l < kLoadsB; ++l) {
+    const uint q = tid + l * kThreads;
+    if (TRANSPOSE_B)  // B stored (N, K): fours along k
+      next_b[l] = rounded(quad(false, base_b, n0 + q / (BK / 4), k0 + 4 * (q % (BK / 4)), N, K));
+    else  // fours along n
+      next_b[l] = rounded(quad(false, base_b, k0 + q / (BN / 4), n0 + 4 * (q % (BN / 4)), K, N));
+  }
+}
+
+void commit() {
+  const uint tid = gl_LocalInvocationIndex;
+  [[unroll]] for (uint l = 0; l < kLoadsA; ++l) {
+    const uint q = tid + l * kThreads;
+    if (q >= kQuadsA) break;
+    if (TRANSPOSE_A) {
       const uint k = q / (BM / 4), m = 4 * (q % (BM / 4));
-      const f16vec4 v = rounded(quad(true, base_a, k0 + k, m0 + m, K, M));
-      [[unroll]] for (uint e = 0; e < 4; ++e) tile_a[(m + e) * kStrideA + k] = v[e];
-    } else {  // fours along k
+      [[unroll]] for (uint e = 0; e < 4; ++e) tile_a[(m + e) * kStrideA + k] = next_a[l][e];
+    } else {
       const uint m = q / (BK / 4), k = 4 * (q % (BK / 4));
-      const f16vec4 v = rounded(quad(true, base_a, m0 + m, k0 + k, M, K));
-      [[unroll]] for (uint e = 0; e < 4; ++e) tile_a[m * kStrideA + k + e] = v[e];
+      [[unroll]] for (uint e = 0; e < 4; ++e) tile_a[m * kStrideA + k + e] = next_a[l][e];
     }
   }
-  for (uint q = tid; q < BK * BN / 4; q += kThreads) {
-    if (TRANSPOSE_B) {  // B stored (N, K): fours along k
+  [[unroll]] for (uint l = 0; l < kLoadsB; ++l) {
+    const uint q = tid + l * kThreads;
+    if (q >= kQuadsB) break;
+    if (TRANSPOSE_B) {
       const uint n = q / (BK / 4), k = 4 * (q % (BK / 4));
-      const f16vec4 v = rounded(quad(false, base_b, n0 + n, k0 + k, N, K));
-      [[unroll]] for (uint e = 0; e < 4; ++e) tile_b[(k + e) * kStrideB + n] = v[e];
-    } else {  // fours along n
+      [[unroll]] for (uint e = 0; e < 4; ++e) tile_b[(k + e) * kStrideB + n] = next_b[l][e];
+    } else {
       const uint k = q / (BN / 4), n = 4 * (q % (BN / 4));
-      const f16vec4 v = rounded(quad(false, base_b, k0 + k, n0 + n, K, N));
-      [[unroll]] for (uint e = 0; e < 4; ++e) tile_b[k * kStrideB + n + e] = v[e];
+      [[unroll]] for (uint e = 0; e < 4; ++e) tile_b[k * kStrideB + n + e] = next_b[l][e];
     }
   }
 }
