@@ -22,9 +22,9 @@
 // are exact in float32; the sums' order is the hardware's, so results differ from the float32
 // kernels' on rounded inputs by float32 rounding only (tests/ops/test_matmul_precision.cpp).
 // The next stage is fetched into registers while the current one is multiplied, and written to
-// the tiles after it. Epilogue: each accumulator fragment goes through the subgroup's 16x16 float scratch in shared
-// memory, from which every lane finishes 256 / LANES elements: accumulate, bias, activation and
-// the bounds of C.
+// the tiles after it. Epilogue: each accumulator fragment goes through the subgroup's 16x16
+// float scratch in shared memory, from which every lane finishes 256 / LANES elements:
+// accumulate, bias, activation and the bounds of C.
 // The kernel is shaders/common/matmul_coopmat_{tiles,main}.glsl on these fragment operations;
 // matmul_coopmat_emulated.comp runs the same body on ordinary subgroup code, so that devices
 // without the extension (lavapipe, the tests) check its tiling, staging and epilogue.
