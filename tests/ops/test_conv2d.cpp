@@ -208,6 +208,9 @@ const Problem kPointwise{1, 37, 5, 7, 70, 1, 1, {}};
 const Problem kWide{2, 20, 6, 5, 130, 3, 3, {.pad_h = 1, .pad_w = 1}};  // several N and K tiles
 const Problem kNoBias{1, 3, 7, 6, 4, 2, 4, {.stride_h = 2, .pad_w = 1}, false};
 const Problem kOneByOneImage{3, 4, 1, 1, 5, 1, 1, {}};
+// 17-32 channels take 128x32 tiles in all three passes (N = 24 forward and backward-weight, 20
+// backward-data), over two ragged tiles of M = 144 positions.
+const Problem kNarrow{2, 20, 9, 8, 24, 3, 3, {.pad_h = 1, .pad_w = 1}};
 // GEMMs with M >= 512 and N >= 128 take the 128x128 tiles: forward and backward-data here...
 const Problem kLargeTiles{1, 130, 24, 23, 136, 1, 1, {}};
 // ... and backward-weight (M = 58·3·3 = 522, N = 130) here.
@@ -249,6 +252,7 @@ VKT_CASE("conv2d", "forward_1x1") {
 }
 VKT_CASE("conv2d", "forward_wide") {
   check_forward(ctx, "n_tiles", kWide);
+  check_forward(ctx, "narrow_tiles", kNarrow);
   check_forward(ctx, "large_tiles", kLargeTiles);
 }
 VKT_CASE("conv2d", "forward_no_bias") {
@@ -292,6 +296,7 @@ VKT_CASE("conv2d", "backward_1x1") {
 }
 VKT_CASE("conv2d", "backward_wide") {
   check_backward(ctx, "n_tiles", kWide);
+  check_backward(ctx, "narrow_tiles", kNarrow);
   check_backward(ctx, "large_tiles", kLargeTiles);
   check_backward(ctx, "large_tiles_weight", kLargeTilesWeight);
 }
