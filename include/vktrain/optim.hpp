@@ -43,6 +43,10 @@
 #include "vktrain/checkpoint.hpp"
 #include "vktrain/tensor.hpp"
 
+namespace vkt::nn {
+class Variable;
+}
+
 namespace vkt::optim {
 
 // A trainable tensor and its gradient: float32, same shape, same device. The name keys the
@@ -341,6 +345,63 @@ class GradClipper {
 Tensor clip_grad_norm(const std::vector<ParamRef>& params, double max_norm, double norm_type = 2.0);
 // Clamps every gradient to [-clip_value, clip_value] in place (torch.nn.utils.clip_grad_value_).
 void clip_grad_value(const std::vector<ParamRef>& params, double clip_value);
+
+// ---- dynamic loss scaling (torch.cuda.amp.GradScaler) ----
+
+// For mixed-precision training (set_matmul_precision(device, MatmulPrecision::float16_inputs)):
+// the loss is scaled before backward so that small gradients survive float16's range in the
+// matmuls' inputs, and the gradients are unscaled before the step. torch's algorithm and defaults:
+//
+//   scaler.backward(loss);     // torch: scaler.scale(loss).backward(): gradients = scale·∂loss
+//   scaler.unscale(optimizer); // optional, before clipping or penalties that must see the true
+//                              // gradients (torch: scaler.unscale_(optimizer))
+//   scaler.step(optimizer);    // unscales if not yet; the step is skipped if any unscaled
+//                              // gradient is NaN or ±inf
+//   scaler.update();           // scale ×backoff after non-finite gradients, ×growth after
+//                              // growth_interval good steps in a row
+//
+// The scale, the flag and the count stay on the device (no host round trip): a step with them can
+// be captured. With the default power-of-two scale and factors, unscaling is exact: where nothing
+// overflows, training follows the unscaled run bit for bit.
+struct GradScalerOptions {
+  double init_scale = 65536.0;  // 2^16
+  double growth_factor = 2.0;
+  double backoff_factor = 0.5;
+  int64_t growth_interval = 2000;
+};
+
+class GradScaler {
+ public:
+  explicit GradScaler(const Device& device, GradScalerOptions options = {});
+  // nn::backward(loss) seeded with the scale.
+  void backward(const nn::Variable& loss) const;
+  // Divides the gradients of every parameter of the optimizer by the scale, in place, noting
+  // whether any came out NaN or ±inf. Once per optimizer between update()s.
+  void unscale(Optimizer& optimizer);
+  // unscale (unless done since the last update), then optimizer.step_if_finite: skipped
+  // (parameters and state untouched, Optimizer::skipped_steps counts it) after non-finite
+  // gradients.
+  void step(Optimizer& optimizer);
+  // Records the scale's update for the step just recorded.
+  void update();
+  // Read back from the device (torch: get_scale(), _growth_tracker).
+  double scale() const;
+  int64_t growth_tracker() const;
+  // float32 (1,): the scale on the device.
+  const Tensor& scale_tensor() const { return scale_; }
+  // "scale" (float32 (1,)) and "growth_tracker" (uint32 (1,)), torch's state_dict names: saving
+  // and loading them (with the optimizer's) resumes exactly.
+  NamedTensors state() const;
+
+ private:
+  void dispatch(uint32_t mode, const Tensor& grad) const;
+  GradScalerOptions options_;
+  Tensor scale_;        // float32 (1,)
+  Tensor counters_;     // uint32 (2,): found non-finite this step, good steps in a row
+  Tensor guard_;        // float32 (1,): NaN after non-finite gradients, else 0 (step_if_finite)
+  Tensor placeholder_;  // bound as the gradient by the one-invocation modes
+  const Optimizer* unscaled_ = nullptr;  // unscaled since the last update()
+};
 
 // ---- max-norm constraint (after a step) ----
 
