@@ -360,7 +360,8 @@ void clip_grad_value(const std::vector<ParamRef>& params, double clip_value);
 //   scaler.update();           // scale ×backoff after non-finite gradients, ×growth after
 //                              // growth_interval good steps in a row
 //
-// The scale, the flag and the count stay on the device (no host round trip): a step with them can
+// One optimizer per scaler (torch keeps a flag per optimizer; here one flag serves the step). The
+// scale, the flag and the count stay on the device (no host round trip): a step with them can
 // be captured. With the default power-of-two scale and factors, unscaling is exact: where nothing
 // overflows, training follows the unscaled run bit for bit.
 struct GradScalerOptions {
