@@ -1,5 +1,6 @@
 #version 450
 #extension GL_EXT_control_flow_attributes : enable
+#extension GL_GOOGLE_include_directive : enable
 // C (M, N) = op(A) (M, K) · op(B) (K, N) [+ bias (N,)] [activation], batched over workgroup z —
 // the GPU kernel: shared-memory tiles, register blocking, vec4 traffic, double buffering.
 //
@@ -53,21 +54,7 @@ shared vec4 tile_b[2][BK * BN / 4];  // [k][n / 4]
 
 vec4 stage_a[kLoadsA], stage_b[kLoadsB];  // the next stage, on its way to shared memory
 
-// Four consecutive floats of row `row` of a stored (rows, cols) matrix, A or B (of_a, a constant
-// at every call), from column `col`, zero past its edges.
-vec4 quad(bool of_a, uint base, uint row, uint col, uint rows, uint cols) {
-  if (row >= rows || col >= cols) return vec4(0.0);
-  uint at = base + row * cols + col;
-  if (of_a && VEC4_A) return a4[at / 4];
-  if (!of_a && VEC4_B) return b4[at / 4];
-  vec4 v = vec4(0.0);
-  [[unroll]] for (uint e = 0; e < 4; ++e) {
-    if (col + e >= cols) break;
-    if (of_a) v[e] = a[at + e];
-    else v[e] = b[at + e];
-  }
-  return v;
-}
+#include "matmul_quad.glsl"
 
 // Quad q of a stage: op(A) k-contiguous (not transposed) walks a row's BK/4 quads, else a k row's
 // BM/4; op(B) likewise with N.

@@ -37,20 +37,7 @@ shared float16_t tile_a[BM * kStrideA];  // [m][k]
 shared float16_t tile_b[BK * kStrideB];  // [k][n]
 shared float scratch[SG_M * SG_N * 256];  // a 16x16 fragment per subgroup
 
-// Four consecutive floats of row `row` of a stored (rows, cols) matrix, A or B (of_a, a constant
-// at every call), from column `col` (a multiple of 4), zero past its edges.
-vec4 quad(bool of_a, uint base, uint row, uint col, uint rows, uint cols) {
-  if (row >= rows || col >= cols) return vec4(0.0);
-  const uint at = base + row * cols + col;
-  if (of_a && VEC4_A) return a4[at / 4];
-  if (!of_a && VEC4_B) return b4[at / 4];
-  vec4 v = vec4(0.0);
-  [[unroll]] for (uint e = 0; e < 4; ++e) {
-    if (col + e >= cols) break;
-    v[e] = of_a ? a[at + e] : b[at + e];
-  }
-  return v;
-}
+#include "matmul_quad.glsl"
 
 f16vec4 rounded(vec4 v) {  // exact: each component is a float16 value once rounded
   return f16vec4(round_to_half(v.x), round_to_half(v.y), round_to_half(v.z), round_to_half(v.w));
