@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   app.add_option("--matmul-precision", c.matmul_precision,
                  "Linear layers' matmuls: float32, or float16 inputs with float32 sums (mixed precision)")
       ->check(CLI::IsMember({"float32", "float16"}))->capture_default_str();
+  app.add_flag("--loss-scaling", c.loss_scaling,
+               "dynamic loss scaling (GradScaler) for small gradients in float16 matmuls");
   app.add_option("--label-smoothing", c.label_smoothing, "cross-entropy label smoothing")->check(CLI::Range(0.0, 1.0));
   app.add_option("--schedule", c.schedule, "none, cosine or step")->check(CLI::IsMember({"none", "cosine", "step"}));
   app.add_flag("--augment", c.augment, "random crops and flips on the GPU");

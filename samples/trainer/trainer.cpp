@@ -72,7 +72,7 @@ nlohmann::json config_json(const TrainConfig& c) {
           {"augment", c.augment},         {"early_stopping", c.early_stopping},
           {"seed", c.seed},               {"max_train", c.max_train},
           {"validation", c.validation},   {"capture", c.capture}, {"on_nonfinite", c.on_nonfinite},
-          {"matmul_precision", c.matmul_precision},
+          {"matmul_precision", c.matmul_precision}, {"loss_scaling", c.loss_scaling},
           {"rotation", c.rotation},       {"input_dropout", c.model.input_dropout},
           {"hidden", c.model.hidden},     {"conv_channels", c.model.conv_channels},
           {"convs_per_block", c.model.convs_per_block}, {"cnn_hidden", c.model.cnn_hidden}};
@@ -144,6 +144,7 @@ Trainer::Trainer(TrainConfig config)
   nn::manual_seed(config_.seed);
   model_ = build_model(device_, config_.model, train_.channels, train_.height, train_.width, train_.num_classes);
   optimizer_ = make_optimizer(config_, *model_);
+  if (config_.loss_scaling) scaler_ = std::make_unique<optim::GradScaler>(device_);
   if (config_.schedule == "cosine") {
     schedule_ = std::make_unique<optim::CosineAnnealingLR>(*optimizer_, config_.epochs);
   } else if (config_.schedule == "step") {
@@ -188,13 +189,24 @@ void Trainer::record_step() {
   nn::Variable logits = (*model_)(nn::Variable(input));
   nn::Variable loss = nn::F::cross_entropy(
       logits, labels_, {.reduction = Reduction::mean, .label_smoothing = config_.label_smoothing});
-  nn::backward(loss);
+  // With loss scaling the gradients come out scaled, and are unscaled before the penalty adds to
+  // them; the scaler's step is skipped after non-finite gradients (a NaN loss gives those too).
+  if (scaler_) {
+    scaler_->backward(loss);
+    scaler_->unscale(*optimizer_);
+  } else {
+    nn::backward(loss);
+  }
   if (penalty_) penalty_->apply();
   bool skip = config_.on_nonfinite == "skip";
-  if (skip)
+  if (scaler_) {
+    scaler_->step(*optimizer_);
+    scaler_->update();
+  } else if (skip) {
     optimizer_->step_if_finite(loss.value());  // skipped on the device when the loss is NaN/Inf
-  else
+  } else {
     optimizer_->step();
+  }
   for (const Tensor& weight : max_norm_weights_) optim::apply_max_norm(weight, config_.max_norm);
   // Running metrics stay on the device: the host reads them only for the progress display. A
   // skipped step's loss counts as 0 (the running mean divides by the steps taken).
@@ -210,9 +222,9 @@ int64_t Trainer::report_skipped_steps(uint32_t since) {
   if (config_.on_nonfinite != "skip") return 0;
   optim::Optimizer::SkippedSteps skipped = optimizer_->skipped_steps();
   if (skipped.count > skipped_reported_ && !config_.quiet)
-    std::printf("\nskipped %u step%s with a NaN or infinite loss (%u in all, the first at step %u)\n",
+    std::printf("\nskipped %u step%s with a NaN or infinite %s (%u in all, the first at step %u)\n",
                 skipped.count - skipped_reported_, skipped.count - skipped_reported_ == 1 ? "" : "s",
-                skipped.count, skipped.first_step);
+                scaler_ ? "loss or scaled gradient" : "loss", skipped.count, skipped.first_step);
   skipped_reported_ = skipped.count;
   return int64_t(skipped.count - since);
 }
@@ -330,6 +342,8 @@ NamedTensors Trainer::checkpoint_tensors() const {
   for (const auto& [name, tensor] : model_->named_extra_state()) tensors.emplace_back("rng." + name, tensor);
   for (const auto& [name, tensor] : optimizer_->state()) tensors.emplace_back("optimizer." + name, tensor);
   if (augment_step_.defined()) tensors.emplace_back("rng.augment.step", augment_step_);
+  if (scaler_)
+    for (const auto& [name, tensor] : scaler_->state()) tensors.emplace_back("scaler." + name, tensor);
   return tensors;
 }
 

@@ -44,6 +44,7 @@ struct TrainConfig {
   // The Linear layers' matmuls (forward and both gradients): "float32", or "float16" inputs with
   // float32 sums (vkt::MatmulPrecision::float16_inputs: tensor cores where allowlisted)
   std::string matmul_precision = "float32";
+  bool loss_scaling = false;  // dynamic loss scaling (vkt::optim::GradScaler), for float16 matmuls
   int profile_steps = 0;           // run this many steps eagerly under vkt::Profiler after the first
                                    // and print (and write to profile.txt) their device time by kernel
   bool quiet = false;
@@ -108,6 +109,7 @@ class Trainer {
   std::unique_ptr<vkt::optim::Optimizer> optimizer_;
   std::unique_ptr<vkt::optim::LRScheduler> schedule_;
   std::unique_ptr<vkt::optim::WeightPenalty> penalty_;
+  std::unique_ptr<vkt::optim::GradScaler> scaler_;  // loss_scaling
   std::vector<vkt::Tensor> max_norm_weights_;
   vkt::Tensor images_, labels_, augmented_, augment_step_;
   std::vector<float> augment_fill_;  // per channel: the normalized value of a black pixel
