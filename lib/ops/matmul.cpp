@@ -112,17 +112,17 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
                 "bias has shape " + shape_str(bias.shape()) + ", expected (" + std::to_string(n) +
                     ",)");
   }
-  if (c.numel() == 0) return;
-  if (k == 0) {
-    if (!options.accumulate) c.fill(0.0f);
-    return;
-  }
   MatmulPrecision precision = options.precision == MatmulPrecision::device_default
                                   ? matmul_precision(a.device())
                                   : options.precision;
   VKT_REQUIRE(precision == MatmulPrecision::float32 ||
                   precision == MatmulPrecision::float16_inputs,
               "matmul", "unknown precision " + std::to_string(uint32_t(options.precision)));
+  if (c.numel() == 0) return;
+  if (k == 0) {
+    if (!options.accumulate) c.fill(0.0f);
+    return;
+  }
   const MatmulShape shape{m, n, k, batch, a.dim() == 3, b.dim() == 3};
   if (precision == MatmulPrecision::float16_inputs) {
     if (cooperative_matmul_available(a.device())) {

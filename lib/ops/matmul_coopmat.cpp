@@ -37,7 +37,7 @@ void cooperative_matmul(const Tensor& a, const Tensor& b, const Tensor& c,
                   std::to_string(info.subgroup_size));
   // 2x2 subgroups of 4x4 fragments (128x128 tiles) where C has a few waves of them for a large
   // GPU (H100: 132 multiprocessors), else of 2x2 fragments (64x64 tiles).
-  // The emulation always takes 2x2: its fragments are private arrays of 256 floats a lane.
+  // The emulation always takes 2x2: its accumulators live in shared memory (16 KiB at 2x2).
   const uint32_t frags =
       !emulated && ((s.m + 127) / 128) * ((s.n + 127) / 128) >= 264 ? 4 : 2;
   const uint32_t sg_m = 2, sg_n = 2, bm = 16 * frags * sg_m, bn = 16 * frags * sg_n;
