@@ -17,6 +17,12 @@ int main(int argc, char** argv) {
       std::printf("%s%s\n", info.index == chosen.info().index ? "[chosen] " : "",
                   vkt::describe(info).c_str());
     }
+    // What the chosen device does with float16-input matmuls (the vendor allowlist, and
+    // VKTRAIN_COOPERATIVE_MATRIX, decide).
+    std::printf("float16-input matmuls on device %u: %s\n", chosen.info().index,
+                vkt::cooperative_matmul_available(chosen)
+                    ? "cooperative matrices (matmul_coopmat)"
+                    : "rounded operands, then the float32 kernels");
   } catch (const vkt::Error& error) {
     std::fprintf(stderr, "vktrain-info: %s\n", error.what());
     return 1;
