@@ -5,16 +5,19 @@
 // The gathered operand A is never materialised: each element is read straight from the activation
 // (zero outside the image, and in MODE 1 also where the stride skips the position). A workgroup
 // computes a BM x BN tile of the result, staging BK-deep slices of A and of the weight in shared
-// memory; each invocation accumulates a TM x TN block in registers (rows and columns interleaved
-// across the tile, as in matmul.comp). Rows m run along the spatial positions so that activation
-// loads and result stores of neighbouring invocations hit neighbouring addresses.
+// memory; each invocation accumulates a TM x TN block in registers: fours of rows and of columns
+// interleaved across the tile (rows 4·(tm + g·BM/TM) + 0..3, as in matmul.comp), so its shared
+// reads are whole vec4s, neighbouring invocations reading neighbouring ones. Rows m run along the
+// spatial positions so that activation loads and result stores of neighbouring invocations hit
+// neighbouring addresses.
 //
 // Column k of A is (kc, kh, kw) with kc the channel within the group (input channel forward, output
 // channel backward). Each invocation keeps the decoded (kc, kh, kw) of the columns it loads and
 // advances it by BK per slice with carries (step_c, step_h, step_w = BK split the same way), so the
 // inner loop has no integer division.
 //
-// Host-side invariants (lib/ops/conv2d.cpp): threads = (BM/TM)·(BN/TN); threads % BM == 0,
+// Host-side invariants (lib/ops/conv2d.cpp): TM, TN multiples of 4 (conv2d_wgrad.comp needs
+// none); threads = (BM/TM)·(BN/TN); threads % BM == 0,
 // BK % (threads/BM) == 0, threads % BK == 0, BN % (threads/BK) == 0.
 layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;
 layout(constant_id = 1) const uint BM = 64;
@@ -42,12 +45,14 @@ layout(push_constant) uniform Push {
 
 const uint kThreadsM = BM / TM;
 const uint kThreadsN = BN / TN;
-const uint kBNPad = BN + 1;  // weight tile row stride: stores walk k, padding spreads the banks
+// Weight tile row stride in vec4s: stores walk k, and a row of BN + 4 floats keeps rows on 16
+// bytes while spreading the stores' banks.
+const uint kBNPad4 = BN / 4 + 1;
 const uint kSlotsA = BM * BK / (kThreadsM * kThreadsN);
 const uint kSlotsB = BN * BK / (kThreadsM * kThreadsN);
 
-shared float tile_a[BK * BM];      // [k][m]
-shared float tile_b[BK * kBNPad];  // [k][n]
+shared vec4 tile_a[BK * BM / 4];  // [k][m / 4]
+shared vec4 tile_b[BK * kBNPad4];  // [k][n / 4]
 
 void main() {
   const uint threads = gl_WorkGroupSize.x;
@@ -139,28 +144,31 @@ void main() {
     }
     if (k0 > 0) {
       for (uint k = 0; k < BK; ++k) {
-        float ra[TM], rb[TN];
-        for (uint i = 0; i < TM; ++i) ra[i] = tile_a[k * BM + tm + i * kThreadsM];
-        for (uint j = 0; j < TN; ++j) rb[j] = tile_b[k * kBNPad + tn + j * kThreadsN];
+        vec4 ra[TM / 4], rb[TN / 4];
+        for (uint g = 0; g < TM / 4; ++g) ra[g] = tile_a[k * (BM / 4) + tm + g * kThreadsM];
+        for (uint h = 0; h < TN / 4; ++h) rb[h] = tile_b[k * kBNPad4 + tn + h * kThreadsN];
         for (uint i = 0; i < TM; ++i)
-          for (uint j = 0; j < TN; ++j) acc[i][j] = fma(ra[i], rb[j], acc[i][j]);
+          for (uint j = 0; j < TN; ++j)
+            acc[i][j] = fma(ra[i / 4][i % 4], rb[j / 4][j % 4], acc[i][j]);
       }
       barrier();
     }
     if (k0 >= gemm_k) break;
     for (uint s = 0; s < kSlotsA; ++s)
-      tile_a[(tid / BM + s * (threads / BM)) * BM + load_m] = stage_a[s];
-    for (uint s = 0; s < kSlotsB; ++s)
-      tile_b[load_k * kBNPad + tid / BK + s * (threads / BK)] = stage_b[s];
+      tile_a[(tid / BM + s * (threads / BM)) * (BM / 4) + load_m / 4][load_m % 4] = stage_a[s];
+    for (uint s = 0; s < kSlotsB; ++s) {
+      uint n = tid / BK + s * (threads / BK);
+      tile_b[load_k * kBNPad4 + n / 4][n % 4] = stage_b[s];
+    }
     barrier();
   }
 
   for (uint i = 0; i < TM; ++i) {
-    uint gm = m0 + tm + i * kThreadsM;
+    uint gm = m0 + 4 * (tm + (i / 4) * kThreadsM) + i % 4;
     if (gm >= gemm_m) continue;
     uint out_base = (gm / dst_plane) * dst_channels * dst_plane + gm % dst_plane;
     for (uint j = 0; j < TN; ++j) {
-      uint gn = n0 + tn + j * kThreadsN;
+      uint gn = n0 + 4 * (tn + (j / 4) * kThreadsN) + j % 4;
       if (gn >= gemm_n) continue;
       uint channel = group * gemm_n + gn;
       float v = acc[i][j];

@@ -37,8 +37,9 @@ Tiling choose_tiling(const DeviceInfo& info, int64_t gemm_m, int64_t gemm_n) {
 
 bool valid_tiling(const Tiling& t) {
   uint32_t threads = t.threads();
-  return threads % t.bm == 0 && t.bk % (threads / t.bm) == 0 && threads % t.bk == 0 &&
-         t.bn % (threads / t.bk) == 0 && t.bm % (threads / t.bk) == 0;
+  return t.tm % 4 == 0 && t.tn % 4 == 0 && threads % t.bm == 0 &&
+         t.bk % (threads / t.bm) == 0 && threads % t.bk == 0 && t.bn % (threads / t.bk) == 0 &&
+         t.bm % (threads / t.bk) == 0;
 }
 
 // The packed kernels (lib/ops/conv2d_packed.cpp) on devices with the uniform-buffer windows they
