@@ -16,9 +16,8 @@
 // advances it by BK per slice with carries (step_c, step_h, step_w = BK split the same way), so the
 // inner loop has no integer division.
 //
-// Host-side invariants (lib/ops/conv2d.cpp): TM, TN multiples of 4 (conv2d_wgrad.comp needs
-// none); threads = (BM/TM)·(BN/TN); threads % BM == 0,
-// BK % (threads/BM) == 0, threads % BK == 0, BN % (threads/BK) == 0.
+// Host-side invariants (lib/ops/conv2d.cpp): TM, TN multiples of 4; threads = (BM/TM)·(BN/TN);
+// threads % BM == 0, BK % (threads/BM) == 0, threads % BK == 0, BN % (threads/BK) == 0.
 layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;
 layout(constant_id = 1) const uint BM = 64;
 layout(constant_id = 2) const uint BN = 64;

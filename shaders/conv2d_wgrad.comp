@@ -10,8 +10,12 @@
 // when SPLIT, writes its partial sum to result + s·split_stride for conv2d_split_sum to add up in a
 // fixed order (no float atomics). Without SPLIT the result is dW itself, optionally accumulated.
 //
-// Host-side invariants (lib/ops/conv2d.cpp): threads = (BM/TM)·(BN/TN); threads % BK == 0,
-// BM % (threads/BK) == 0, BN % (threads/BK) == 0.
+// Each invocation accumulates TM x TN outputs: fours of rows and of columns interleaved across the
+// tile (rows 4·(tm + g·BM/TM) + 0..3, as in conv2d.comp and matmul.comp), so it reads the shared
+// tiles as whole vec4s.
+//
+// Host-side invariants (lib/ops/conv2d.cpp): TM, TN multiples of 4; threads = (BM/TM)·(BN/TN);
+// threads % BK == 0, BM % (threads/BK) == 0, BN % (threads/BK) == 0.
 layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;
 layout(constant_id = 1) const uint BM = 64;
 layout(constant_id = 2) const uint BN = 64;
@@ -38,13 +42,15 @@ layout(push_constant) uniform Push {
 
 const uint kThreadsM = BM / TM;
 const uint kThreadsN = BN / TN;
-const uint kBMPad = BM + 1;  // tile stores walk k: padded rows spread the banks
-const uint kBNPad = BN + 1;
+// Tile row strides in vec4s: stores walk k, and rows of BM + 4 (BN + 4) floats keep them on 16
+// bytes while spreading the stores' banks.
+const uint kBMPad4 = BM / 4 + 1;
+const uint kBNPad4 = BN / 4 + 1;
 const uint kSlotsA = BM * BK / (kThreadsM * kThreadsN);
 const uint kSlotsB = BN * BK / (kThreadsM * kThreadsN);
 
-shared float tile_a[BK * kBMPad];  // [k][m]
-shared float tile_b[BK * kBNPad];  // [k][n]
+shared vec4 tile_a[BK * kBMPad4];  // [k][m / 4]
+shared vec4 tile_b[BK * kBNPad4];  // [k][n / 4]
 
 void main() {
   const uint threads = gl_WorkGroupSize.x;
@@ -106,29 +112,34 @@ void main() {
     }
     if (k0 > k_begin) {
       for (uint k = 0; k < BK; ++k) {
-        float ra[TM], rb[TN];
-        for (uint i = 0; i < TM; ++i) ra[i] = tile_a[k * kBMPad + tm + i * kThreadsM];
-        for (uint j = 0; j < TN; ++j) rb[j] = tile_b[k * kBNPad + tn + j * kThreadsN];
+        vec4 ra[TM / 4], rb[TN / 4];
+        for (uint g = 0; g < TM / 4; ++g) ra[g] = tile_a[k * kBMPad4 + tm + g * kThreadsM];
+        for (uint h = 0; h < TN / 4; ++h) rb[h] = tile_b[k * kBNPad4 + tn + h * kThreadsN];
         for (uint i = 0; i < TM; ++i)
-          for (uint j = 0; j < TN; ++j) acc[i][j] = fma(ra[i], rb[j], acc[i][j]);
+          for (uint j = 0; j < TN; ++j)
+            acc[i][j] = fma(ra[i / 4][i % 4], rb[j / 4][j % 4], acc[i][j]);
       }
       barrier();
     }
     if (k0 >= k_end) break;
-    for (uint s = 0; s < kSlotsA; ++s)
-      tile_a[load_k * kBMPad + tid / BK + s * (threads / BK)] = stage_a[s];
-    for (uint s = 0; s < kSlotsB; ++s)
-      tile_b[load_k * kBNPad + tid / BK + s * (threads / BK)] = stage_b[s];
+    for (uint s = 0; s < kSlotsA; ++s) {
+      uint m = tid / BK + s * (threads / BK);
+      tile_a[load_k * kBMPad4 + m / 4][m % 4] = stage_a[s];
+    }
+    for (uint s = 0; s < kSlotsB; ++s) {
+      uint n = tid / BK + s * (threads / BK);
+      tile_b[load_k * kBNPad4 + n / 4][n % 4] = stage_b[s];
+    }
     barrier();
   }
 
   // dW[(g·Cout/g + n)·M + m]; partials of split s sit split_stride further on.
   uint base = SPLIT ? split * split_stride : 0;
   for (uint i = 0; i < TM; ++i) {
-    uint gm = m0 + tm + i * kThreadsM;
+    uint gm = m0 + 4 * (tm + (i / 4) * kThreadsM) + i % 4;
     if (gm >= gemm_m) continue;
     for (uint j = 0; j < TN; ++j) {
-      uint gn = n0 + tn + j * kThreadsN;
+      uint gn = n0 + 4 * (tn + (j / 4) * kThreadsN) + j % 4;
       if (gn >= gemm_n) continue;
       uint index = base + (group * gemm_n + gn) * gemm_m + gm;
       float v = acc[i][j];
