@@ -126,6 +126,8 @@ struct TrainingStepCase {
   std::vector<int64_t> conv_channels;
   int convs_per_block = 1;
   int64_t batch = 0;
+  // The model's matmuls on float16 inputs (set_matmul_precision; the peer: torch.autocast).
+  bool float16_matmuls = false;
 };
 struct TrainingStepResult {
   TrainingStepCase config;
@@ -139,7 +141,7 @@ struct TrainingStepResult {
   double eager_images_per_s() const { return double(config.batch) / eager.median_s; }
   double replay_images_per_s() const { return double(config.batch) / replay.median_s; }
 };
-std::vector<TrainingStepCase> training_step_cases(const Options& options);
+std::vector<TrainingStepCase> training_step_cases(const Device& device, const Options& options);
 std::vector<TrainingStepResult> run_training_steps(const Device& device,
                                                    const std::vector<TrainingStepCase>& cases,
                                                    const Options& options);

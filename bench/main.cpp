@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
     for (KernelResult& k : run.results) finish(k, ceilings);
     std::fprintf(stderr, "training steps...\n");
     std::vector<TrainingStepResult> steps =
-        run_training_steps(device, training_step_cases(options), options);
+        run_training_steps(device, training_step_cases(device, options), options);
     std::vector<PeerResult> peers;
     std::string peer_note;
     if (options.peers) {

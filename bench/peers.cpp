@@ -67,7 +67,8 @@ std::vector<PeerResult> run_peers(const std::vector<PeerCase>& cases,
                              {"optimizer", c.optimizer}, {"lr", c.lr}, {"momentum", c.momentum},
                              {"dropout", c.dropout}, {"input_dropout", c.input_dropout},
                              {"conv_channels", c.conv_channels},
-                             {"convs_per_block", c.convs_per_block}, {"batch", c.batch}});
+                             {"convs_per_block", c.convs_per_block}, {"batch", c.batch},
+                             {"float16_matmuls", c.float16_matmuls}});
   }
   fs::path spec_path = fs::temp_directory_path() /
                        ("vktrain-bench-peers-" + std::to_string(getpid()) + ".json");

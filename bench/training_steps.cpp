@@ -71,6 +71,12 @@ samples::ModelConfig model_config(const TrainingStepCase& c) {
 TrainingStepResult run_case(const Device& device, const TrainingStepCase& c,
                             const Options& options) {
   nn::manual_seed(1);
+  set_matmul_precision(device, c.float16_matmuls ? MatmulPrecision::float16_inputs
+                                                 : MatmulPrecision::float32);
+  struct Restore {
+    const Device& device;
+    ~Restore() { set_matmul_precision(device, MatmulPrecision::float32); }
+  } restore{device};
   std::shared_ptr<nn::Sequential> model =
       samples::build_model(device, model_config(c), 1, 28, 28, 10);
   model->train();
@@ -113,7 +119,7 @@ TrainingStepResult run_case(const Device& device, const TrainingStepCase& c,
 
 }  // namespace
 
-std::vector<TrainingStepCase> training_step_cases(const Options& options) {
+std::vector<TrainingStepCase> training_step_cases(const Device& device, const Options& options) {
   // As samples/cnn.cpp and samples/mlp.cpp configure them.
   TrainingStepCase cnn{.model = "cnn", .optimizer = "adam", .lr = 2e-3, .dropout = 0.25f,
                        .conv_channels = {32, 64}, .convs_per_block = 1};
@@ -127,6 +133,16 @@ std::vector<TrainingStepCase> training_step_cases(const Options& options) {
       base.batch = batch;
       base.name = "train_" + base.model + "_b" + std::to_string(batch);
       if (selected(options, base.name)) cases.push_back(base);
+    }
+  }
+  // Mixed precision where the matmuls run on cooperative matrices: the MLP, all of whose matmuls
+  // it changes (the CNN's convolutions stay float32).
+  if (cooperative_matmul_available(device)) {
+    mlp.float16_matmuls = true;
+    for (int64_t batch : batches) {
+      mlp.batch = batch;
+      mlp.name = "train_mlp_f16in_b" + std::to_string(batch);
+      if (selected(options, mlp.name)) cases.push_back(mlp);
     }
   }
   return cases;

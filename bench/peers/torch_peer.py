@@ -12,6 +12,7 @@ CUDA every run ends with a synchronize, as vktrain's end with a fence wait. Flop
 same way: 2 per multiply-add. The arithmetic is strict float32 (TF32 off), as vktrain's. On
 Debian, /usr/bin/python3 has python3-torch (CPU only).
 """
+import contextlib
 import json
 import statistics
 import sys
@@ -115,9 +116,18 @@ def train_step_case(torch, case, device, sync, repetitions, target_seconds):
     labels = torch.arange(batch, device=device) * 7 % 10
     loss_fn = torch.nn.CrossEntropyLoss()
 
+    # vktrain's float16 matmul inputs: torch.autocast's float16 Linear layers (the MLP has no
+    # other layer autocast changes); no GradScaler on either side.
+    mixed = bool(case.get("float16_matmuls")) and device == "cuda"
+
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.float16) if mixed else contextlib.nullcontext()
+
     def step():
         optimizer.zero_grad(set_to_none=False)
-        loss_fn(model(images), labels).backward()
+        with autocast():
+            loss = loss_fn(model(images), labels)
+        loss.backward()
         optimizer.step()
 
     result = {"name": case["name"],
