@@ -35,6 +35,17 @@ inline std::array<uint32_t, 3> grid_fours(uint64_t n, uint32_t group = kElementw
 
 inline Scheduler& scheduler_of(const Tensor& t) { return t.device().scheduler(); }
 
+// A grid of workgroups within the device's limits, or an error naming the op and `what` needs it.
+inline void require_grid(const DeviceInfo& info, const std::array<uint32_t, 3>& groups,
+                         const char* op, const std::string& what) {
+  VKT_REQUIRE(groups[0] <= info.max_workgroup_count[0] &&
+                  groups[1] <= info.max_workgroup_count[1] &&
+                  groups[2] <= info.max_workgroup_count[2],
+              op, "problem too large for one dispatch: " + what + " needs " +
+                      std::to_string(groups[0]) + " x " + std::to_string(groups[1]) + " x " +
+                      std::to_string(groups[2]) + " workgroups");
+}
+
 // CPU drivers (lavapipe) run a workgroup's invocations as SIMD lanes of one thread: kernels pick
 // smaller groups and other tilings there.
 inline bool cpu_device(const Device& device) { return device.info().type == "cpu"; }

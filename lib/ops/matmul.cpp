@@ -160,14 +160,7 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
     packed_matmul(a, b, c, options, bias, shape, choice);
     return;
   }
-  struct {
-    uint32_t m, n, k, stride_a, stride_b, stride_c;
-  } push{uint32_t(m),
-         uint32_t(n),
-         uint32_t(k),
-         a.dim() == 3 ? uint32_t(m * k) : 0u,
-         b.dim() == 3 ? uint32_t(k * n) : 0u,
-         uint32_t(m * n)};
+  const GemmSizes push = gemm_sizes(shape);
   Kernel kernel;
   std::array<uint32_t, 3> groups{};
   if (choice.kind == KernelChoice::Kind::subgroup) {
@@ -195,11 +188,7 @@ void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const Matmul
                      options.accumulate, vec4_a, vec4_b}};
     groups = {uint32_t((n + t.bn - 1) / t.bn), uint32_t((m + t.bm - 1) / t.bm), uint32_t(batch)};
   }
-  VKT_REQUIRE(groups[0] <= info.max_workgroup_count[0] && groups[1] <= info.max_workgroup_count[1] &&
-                  groups[2] <= info.max_workgroup_count[2],
-              "matmul", "problem too large for one dispatch: C " + shape_str(c.shape()) + " needs " +
-                            std::to_string(groups[0]) + " x " + std::to_string(groups[1]) + " x " +
-                            std::to_string(groups[2]) + " workgroups");
+  require_grid(info, groups, "matmul", "C " + shape_str(c.shape()));
   Access c_access = options.accumulate ? Access::read_write : Access::write;
   scheduler_of(a).dispatch(kernel, {in(a), in(b), {c, c_access}, in(bias.defined() ? bias : a)},
                            push, groups);

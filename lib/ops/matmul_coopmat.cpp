@@ -57,21 +57,8 @@ void cooperative_matmul(const Tensor& a, const Tensor& b, const Tensor& c,
                   std::to_string(info.max_shared_memory));
   std::array<uint32_t, 3> groups{uint32_t((s.n + bn - 1) / bn), uint32_t((s.m + bm - 1) / bm),
                                  uint32_t(s.batch)};
-  VKT_REQUIRE(groups[0] <= info.max_workgroup_count[0] &&
-                  groups[1] <= info.max_workgroup_count[1] &&
-                  groups[2] <= info.max_workgroup_count[2],
-              "matmul", "problem too large for one dispatch: C " + shape_str(c.shape()) +
-                            " needs " + std::to_string(groups[0]) + " x " +
-                            std::to_string(groups[1]) + " x " + std::to_string(groups[2]) +
-                            " workgroups");
-  struct {
-    uint32_t m, n, k, stride_a, stride_b, stride_c;
-  } push{uint32_t(s.m),
-         uint32_t(s.n),
-         uint32_t(s.k),
-         s.batched_a ? uint32_t(s.m * s.k) : 0u,
-         s.batched_b ? uint32_t(s.k * s.n) : 0u,
-         uint32_t(s.m * s.n)};
+  require_grid(info, groups, "matmul", "C " + shape_str(c.shape()));
+  const GemmSizes push = gemm_sizes(s);
   // vec4 staging, as in the tiled kernel (lib/ops/matmul.cpp).
   const bool vec4_a = (options.transpose_a ? s.m : s.k) % 4 == 0 && vec4_aligned({a});
   const bool vec4_b = (options.transpose_b ? s.k : s.n) % 4 == 0 && vec4_aligned({b});

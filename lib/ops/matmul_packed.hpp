@@ -14,6 +14,16 @@ struct MatmulShape {
   bool batched_a, batched_b;
 };
 
+// The push constants of shaders/matmul.comp, matmul_subgroup.comp and matmul_coopmat.comp: sizes
+// and each batch's element stride (0: the operand broadcasts).
+struct GemmSizes {
+  uint32_t m, n, k, stride_a, stride_b, stride_c;
+};
+inline GemmSizes gemm_sizes(const MatmulShape& s) {
+  return {uint32_t(s.m), uint32_t(s.n), uint32_t(s.k), s.batched_a ? uint32_t(s.m * s.k) : 0u,
+          s.batched_b ? uint32_t(s.k * s.n) : 0u, uint32_t(s.m * s.n)};
+}
+
 // C = op(A) · op(B) [+ bias] [activation] with a resolved packed tile (rows = TM, columns = TN).
 void packed_matmul(const Tensor& a, const Tensor& b, const Tensor& c, const MatmulOptions& options,
                    const Tensor& bias, const MatmulShape& shape, const KernelChoice& tile);

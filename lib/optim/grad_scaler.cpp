@@ -1,7 +1,6 @@
 // Dynamic loss scaling (GradScaler): the scale, the found-non-finite flag and the run of good steps
 // live on the device and shaders/grad_scaler.comp updates them, so a step with it is capturable.
 #include <cmath>
-#include <cstring>
 
 #include "optim/optim_internal.hpp"
 #include "vktrain/autograd.hpp"
@@ -39,9 +38,9 @@ GradScaler::GradScaler(const Device& device, GradScalerOptions options) : option
 
 void GradScaler::backward(const nn::Variable& loss) const {
   // A copy of the scale as the seed: backward takes its seed over as the loss's gradient.
-  Tensor seed = Tensor::empty(scale_.device(), loss.shape());
-  VKT_REQUIRE(seed.numel() == 1, kOp,
+  VKT_REQUIRE(shape_numel(loss.shape()) == 1, kOp,
               "backward needs a scalar (one-element) loss, got " + shape_str(loss.shape()));
+  Tensor seed = Tensor::empty(scale_.device(), loss.shape());
   copy(scale_, seed.reshape({1}));
   nn::backward(loss, seed);
 }
