@@ -66,12 +66,19 @@ struct Ceilings {
     Timing timing;
   };
   std::vector<Sample> samples;  // every variant measured
+  // The best variants again, for measure_kernel() to time alongside each kernel (their buffers
+  // live as long as these), and the work one call does (flops, bytes read + written).
+  std::function<void()> fma_call, copy_call;
+  double fma_call_flops = 0, copy_call_bytes = 0;
 };
 Ceilings measure_ceilings(const Device& device, const Options& options);
 
 // One kernel's result. flops and bytes are what the kernel is credited with (2 per multiply-add;
 // compulsory bytes: each input read once, each output written once); the bound is the roofline
-// min(fma_gflops, intensity · copy_gbs) and fraction is achieved / bound.
+// min(fma_gflops, intensity · copy_gbs) of the ceilings measured first, and fraction is achieved
+// over that ceiling as measured again in repetitions alternating with the kernel's (a host whose
+// speed drifts during the run moves both alike; on this project's shared 2-core VMs the same
+// kernel's fraction of the start-of-run ceiling moved by ±20 points between runs).
 struct KernelResult {
   std::string name;
   std::string family;  // "matmul", "conv2d", ...
@@ -80,12 +87,16 @@ struct KernelResult {
   Timing timing;
   double gflops() const { return flops / timing.median_s * 1e-9; }
   double gbs() const { return bytes / timing.median_s * 1e-9; }
-  // Filled by finish(): the roofline bound and the fraction of it achieved.
+  // Filled by measure_kernel(): the roofline bound and the fraction of it achieved.
   std::string bound;  // "fma" or "bytes"
-  double bound_value = 0;  // GFLOP/s when bound is fma, GB/s when bytes
+  double bound_value = 0;  // the ceiling alongside: GFLOP/s when bound is fma, GB/s when bytes
   double fraction = 0;
+  Timing ceiling_timing;   // of the ceiling's call, in the kernel's alternating repetitions
 };
-void finish(KernelResult& result, const Ceilings& ceilings);
+// Times `body` (result.flops and result.bytes set) in repetitions alternating with the bounding
+// ceiling's best variant, and fills timing, bound, bound_value, fraction and ceiling_timing.
+void measure_kernel(const Device& device, KernelResult& result, const std::function<void()>& body,
+                    const Ceilings& ceilings, const Options& options);
 
 // A shape both vktrain and a peer run; the peer gets the same description.
 struct PeerCase {
@@ -103,8 +114,9 @@ struct KernelRun {
   std::vector<KernelResult> results;
   std::vector<PeerCase> peer_cases;
 };
-// Every kernel of the suite (matmul, conv2d, batch norm, dropout, cross-entropy).
-KernelRun run_kernels(const Device& device, const Options& options);
+// Every kernel of the suite (matmul, conv2d, batch norm, dropout, cross-entropy), each measured
+// against `ceilings` (measure_kernel).
+KernelRun run_kernels(const Device& device, const Ceilings& ceilings, const Options& options);
 
 struct PeerResult {
   std::string name;  // a kernel's name, or a training step's with " vs eager" / " vs graphs"

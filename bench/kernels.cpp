@@ -22,15 +22,20 @@ Tensor random_tensor(const Device& device, Shape shape, uint64_t seed) {
 }
 
 void progress(const KernelResult& result) {
-  std::fprintf(stderr, "  %-44s %9.3f ms\n", result.name.c_str(), result.timing.median_s * 1e3);
+  std::fprintf(stderr, "  %-44s %9.3f ms  %5.1f%% of %s (%.2f alongside)\n", result.name.c_str(),
+               result.timing.median_s * 1e3, 100 * result.fraction, result.bound.c_str(),
+               result.bound_value);
 }
 
 struct Suite {
   const Device& device;
+  const Ceilings& ceilings;
   const Options& options;
   KernelRun run;
 
-  void add(KernelResult result) {
+  // Times `body` against its ceiling (measure_kernel) and keeps the result.
+  void add(KernelResult result, const std::function<void()>& body) {
+    measure_kernel(device, result, body, ceilings, options);
     progress(result);
     run.results.push_back(std::move(result));
   }
@@ -45,8 +50,7 @@ struct Suite {
     KernelResult result{name, "matmul"};
     result.flops = 2.0 * double(m) * double(n) * double(k);
     result.bytes = kFloat * double(m * k + k * n + m * n);
-    result.timing = measure(device, [&] { matmul_into(a, b, c, mo); }, options);
-    add(result);
+    add(result, [&] { matmul_into(a, b, c, mo); });
     PeerCase peer{name, "matmul", m, n, k, ta, tb,
                   precision == MatmulPrecision::float16_inputs};
     run.peer_cases.push_back(peer);
@@ -74,26 +78,21 @@ struct Suite {
     std::string name = "conv2d_fwd_" + layer;
     if (selected(options, name)) {
       KernelResult result{name, "conv2d", 2 * macs, x_bytes + w_bytes + kFloat * cout + y_bytes};
-      result.timing = measure(device, [&] { conv2d_forward(x, weight, bias, params, y); }, options);
-      add(result);
+      add(result, [&] { conv2d_forward(x, weight, bias, params, y); });
       peer.name = name, peer.kind = "conv2d_forward";
       run.peer_cases.push_back(peer);
     }
     name = "conv2d_bwd_data_" + layer;
     if (selected(options, name)) {
       KernelResult result{name, "conv2d", 2 * macs, y_bytes + w_bytes + x_bytes};
-      result.timing = measure(
-          device, [&] { conv2d_backward(dy, {}, weight, params, dx, {}, {}); }, options);
-      add(result);
+      add(result, [&] { conv2d_backward(dy, {}, weight, params, dx, {}, {}); });
       peer.name = name, peer.kind = "conv2d_backward_data";
       run.peer_cases.push_back(peer);
     }
     name = "conv2d_bwd_weight_" + layer;
     if (selected(options, name)) {
       KernelResult result{name, "conv2d", 2 * macs, y_bytes + x_bytes + w_bytes};
-      result.timing = measure(
-          device, [&] { conv2d_backward(dy, x, {}, params, {}, dweight, {}); }, options);
-      add(result);
+      add(result, [&] { conv2d_backward(dy, x, {}, params, {}, dweight, {}); });
       peer.name = name, peer.kind = "conv2d_backward_weight";
       run.peer_cases.push_back(peer);
     }
@@ -154,8 +153,7 @@ struct Suite {
       std::string name = part.name + shape;
       if (!selected(options, name)) continue;
       KernelResult result{name, "batch_norm2d", 0, part.passes * tensor_bytes};
-      result.timing = measure(device, part.body, options);
-      add(result);
+      add(result, part.body);
     }
   }
 
@@ -166,8 +164,7 @@ struct Suite {
     Tensor step = Tensor::zeros(device, {1}, DType::u32);
     DropoutParams params{.p = 0.5f, .seed = 1234};
     KernelResult result{name, "dropout", 0, 2 * kFloat * double(n)};
-    result.timing = measure(device, [&] { dropout_forward(x, step, y, params); }, options);
-    add(result);
+    add(result, [&] { dropout_forward(x, step, y, params); });
   }
 
   // One optimizer step over a single parameter of n elements. `floats` is the compulsory traffic
@@ -182,8 +179,7 @@ struct Suite {
     std::unique_ptr<optim::Optimizer> optimizer = make(params);
     optimizer->step();  // the first step initialises the state; time the steady ones
     KernelResult result{name, "optimizer", 0, floats * kFloat * double(n)};
-    result.timing = measure(device, [&] { optimizer->step(); }, options);
-    add(result);
+    add(result, [&] { optimizer->step(); });
   }
 
   void relu_case(int64_t n) {
@@ -191,8 +187,7 @@ struct Suite {
     if (!selected(options, name)) return;
     Tensor x = random_tensor(device, {n}, 13), y = Tensor::empty(device, {n});
     KernelResult result{name, "elementwise", 0, 2 * kFloat * double(n)};
-    result.timing = measure(device, [&] { unary_into(UnaryOp::relu, x, 1.0f, y); }, options);
-    add(result);
+    add(result, [&] { unary_into(UnaryOp::relu, x, 1.0f, y); });
   }
 
   void cross_entropy_case(int64_t n, int64_t classes) {
@@ -208,21 +203,17 @@ struct Suite {
     // forward: logits, labels in, loss out; backward: logits, labels in, dlogits out.
     KernelResult result{name, "cross_entropy", 0,
                         2 * (logit_bytes + label_bytes) + kFloat + logit_bytes};
-    result.timing = measure(
-        device,
-        [&] {
+    add(result, [&] {
           cross_entropy_forward(logits, labels, loss);
           cross_entropy_backward(logits, labels, dlogits);
-        },
-        options);
-    add(result);
+        });
   }
 };
 
 }  // namespace
 
-KernelRun run_kernels(const Device& device, const Options& options) {
-  Suite suite{device, options, {}};
+KernelRun run_kernels(const Device& device, const Ceilings& ceilings, const Options& options) {
+  Suite suite{device, ceilings, options, {}};
   const bool quick = options.quick;
 
   // Square matmul.

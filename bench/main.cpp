@@ -137,6 +137,8 @@ nlohmann::json report_json(const DeviceInfo& info, const Ceilings& ceilings,
                      {"gflops", k.flops > 0 ? nlohmann::json(k.gflops()) : nlohmann::json()},
                      {"gbs", k.gbs()},
                      {"bound", k.bound},
+                     {"bound_value", k.bound_value},
+                     {"ceiling_timing", timing_json(k.ceiling_timing)},
                      {"fraction_of_ceiling", k.fraction},
                      {"flops", k.flops},
                      {"bytes", k.bytes},
@@ -203,8 +205,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "vktrain-bench on %s; ceilings...\n", info.name.c_str());
     Ceilings ceilings = measure_ceilings(device, options);
     std::fprintf(stderr, "kernels...\n");
-    KernelRun run = run_kernels(device, options);
-    for (KernelResult& k : run.results) finish(k, ceilings);
+    KernelRun run = run_kernels(device, ceilings, options);
     std::fprintf(stderr, "training steps...\n");
     std::vector<TrainingStepResult> steps =
         run_training_steps(device, training_step_cases(device, options), options);

@@ -125,6 +125,10 @@ Ceilings measure_ceilings(const Device& device, const Options& options) {
       if (gflops > ceilings.fma_gflops) {
         ceilings.fma_gflops = gflops;
         ceilings.fma_kernel = name;
+        ceilings.fma_call = [&scheduler, kernel, fma_out, push, group, invocations] {
+          scheduler.dispatch(kernel, {out(fma_out)}, push, grid(invocations, group));
+        };
+        ceilings.fma_call_flops = flops;
       }
     }
   }
@@ -148,6 +152,10 @@ Ceilings measure_ceilings(const Device& device, const Options& options) {
     if (gbs > ceilings.copy_gbs) {
       ceilings.copy_gbs = gbs;
       ceilings.copy_kernel = name;
+      ceilings.copy_call = [&scheduler, kernel, src, dst, vec4s, invocations, group] {
+        scheduler.dispatch(kernel, {in(src), out(dst)}, vec4s, grid(invocations, group));
+      };
+      ceilings.copy_call_bytes = bytes;
     }
   }
   // vkCmdCopyBuffer, for comparison only: kernels are bounded by what a shader can move.
@@ -156,18 +164,21 @@ Ceilings measure_ceilings(const Device& device, const Options& options) {
   return ceilings;
 }
 
-void finish(KernelResult& result, const Ceilings& ceilings) {
+void measure_kernel(const Device& device, KernelResult& result, const std::function<void()>& body,
+                    const Ceilings& ceilings, const Options& options) {
   double intensity = result.bytes > 0 ? result.flops / result.bytes : 1e30;
-  double memory_bound_gflops = intensity * ceilings.copy_gbs;
-  if (result.flops > 0 && ceilings.fma_gflops <= memory_bound_gflops) {
-    result.bound = "fma";
-    result.bound_value = ceilings.fma_gflops;
-    result.fraction = result.gflops() / ceilings.fma_gflops;
-  } else {
-    result.bound = "bytes";
-    result.bound_value = ceilings.copy_gbs;
-    result.fraction = result.gbs() / ceilings.copy_gbs;
-  }
+  bool fma = result.flops > 0 && ceilings.fma_gflops <= intensity * ceilings.copy_gbs;
+  const std::function<void()>& ceiling = fma ? ceilings.fma_call : ceilings.copy_call;
+  if (!ceiling)
+    throw Error("vktrain-bench: measure_kernel(" + result.name +
+                "): the ceilings carry no call to time alongside (measure_ceilings fills them)");
+  std::vector<Timing> timings = measure_interleaved(device, {body, ceiling}, options);
+  result.timing = timings[0];
+  result.ceiling_timing = timings[1];
+  result.bound = fma ? "fma" : "bytes";
+  double work = fma ? ceilings.fma_call_flops : ceilings.copy_call_bytes;
+  result.bound_value = work / timings[1].median_s * 1e-9;
+  result.fraction = (fma ? result.gflops() : result.gbs()) / result.bound_value;
 }
 
 }  // namespace vkt::bench
