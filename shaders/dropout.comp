@@ -6,8 +6,8 @@
 // element's uniform is >= p. The same kernel is the backward (dy in, dx out) and DropConnect (on a
 // weight): the mask is regenerated from (seed, stream, step, index), never stored. The step is read
 // from a device tensor so captured steps replay with the counter the sequence advances.
-// VEC4: X and Y start on 16 bytes, so whole blocks of four move as one vec4 each (on CPU drivers
-// every non-uniform load or store is a loop over the lanes: one loop instead of four).
+// VEC4 (vec4_whole: n a multiple of 4, X and Y on 16 bytes): every block of four moves as one vec4
+// (on CPU drivers every non-uniform load or store is a loop over the lanes: one loop, not four).
 layout(constant_id = 1) const bool VEC4 = false;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
@@ -28,7 +28,7 @@ void main() {
   uvec4 words = philox_block(block, step[0], stream, seed_lo, seed_hi);
   // A multiply, not a select, as in PyTorch: a dropped NaN or Inf stays NaN.
   vec4 factor = vec4(greaterThanEqual(words >> 8u, uvec4(threshold))) * scale;
-  if (VEC4 && first + 4u <= n) {
+  if (VEC4) {
     y4[block] = x4[block] * factor;
     return;
   }

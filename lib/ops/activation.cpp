@@ -37,7 +37,7 @@ void dispatch(ActivationKind kind, bool backward, bool from_output, const Tensor
     uint32_t n;
     float param;
   } push{uint32_t(saved.numel()), param};
-  uint32_t vec4 = vec4_aligned({saved, dy, out});
+  uint32_t vec4 = vec4_whole(uint64_t(saved.numel()), {saved, dy, out});
   Kernel kernel{"activation", {kElementwiseGroup, uint32_t(kind), backward, from_output, vec4}};
   scheduler_of(saved).dispatch(kernel, {in(saved), in(dy), vkt::out(out)}, push,
                                grid_fours(uint64_t(saved.numel())));

@@ -50,7 +50,7 @@ void apply_mask(const char* op, const Tensor& src, const Tensor& step, const Ten
          params.stream,
          philox::dropout_threshold(params.p),
          params.p < 1.0f ? 1.0f / (1.0f - params.p) : 0.0f};
-  uint32_t vec4 = vec4_aligned({src, dst});
+  uint32_t vec4 = vec4_whole(n, {src, dst});
   scheduler_of(src).dispatch({"dropout", {kElementwiseGroup, vec4}}, {in(src), in(step), out(dst)},
                              push, grid_fours(n));
 }

@@ -58,6 +58,15 @@ inline bool vec4_aligned(std::initializer_list<Tensor> tensors) {
   return true;
 }
 
+// The VEC4 constant of the four-per-invocation elementwise kernels (shaders/common/vec4_access.glsl):
+// every block of four is whole (n a multiple of 4) and every tensor starts on 16 bytes. It is a
+// specialization constant, not a test per block, so the partial-block path compiles out: CPU
+// drivers run both sides of a divergent branch, and the test cost ReLU a third of its bandwidth
+// on lavapipe (docs/performance-notes.md).
+inline bool vec4_whole(uint64_t n, std::initializer_list<Tensor> tensors) {
+  return n % 4 == 0 && vec4_aligned(tensors);
+}
+
 inline void require_defined(const Tensor& t, const char* op, const char* name) {
   VKT_REQUIRE(t.defined(), op, std::string(name) + " is an undefined tensor");
 }

@@ -19,13 +19,13 @@ using vkt::detail::scheduler_of;
 constexpr uint32_t kUpdateGroup = 256;
 
 // The update kernels take four elements per invocation (shaders/common/vec4_access.glsl): their
-// grid, and their VEC4 constant (the parameter and gradient start on 16 bytes; state buffers are
-// allocations of their own, always aligned).
+// grid, and their VEC4 constant (vec4_whole: n a multiple of 4, the parameter and gradient on 16
+// bytes; state buffers are allocations of their own, always aligned).
 inline std::array<uint32_t, 3> update_grid(const ParamRef& param) {
   return vkt::detail::grid_fours(uint64_t(param.value.numel()), kUpdateGroup);
 }
 inline uint32_t update_vec4(const ParamRef& param) {
-  return vkt::detail::vec4_aligned({param.value, param.grad});
+  return vkt::detail::vec4_whole(uint64_t(param.value.numel()), {param.value, param.grad});
 }
 
 // Multi-tensor reductions: each tensor's pass writes a block of kReductionSlots partial sums

@@ -37,18 +37,21 @@ VKT_CASE("binary", "add_sub_mul_div") {
 }
 
 VKT_CASE("unary", "scale_relu_add_scalar") {
-  const Shape shape{1, 2049};
-  std::vector<float> x = ctx.uniform(2049);
-  Tensor tx = ctx.upload(x, shape);
-  std::vector<double> scaled(2049), rectified(2049), shifted(2049);
-  for (size_t i = 0; i < x.size(); ++i) {
-    scaled[i] = -1.75 * x[i];
-    rectified[i] = std::max<double>(x[i], 0.0);
-    shifted[i] = x[i] + 0.25;
+  // 2049 elements: the last block of four partial (the scalar kernel); 2048: whole blocks (vec4).
+  for (int64_t n : {2049, 2048}) {
+    const Shape shape{1, n};
+    std::vector<float> x = ctx.uniform(size_t(n));
+    Tensor tx = ctx.upload(x, shape);
+    std::vector<double> scaled(x.size()), rectified(x.size()), shifted(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      scaled[i] = -1.75 * x[i];
+      rectified[i] = std::max<double>(x[i], 0.0);
+      shifted[i] = x[i] + 0.25;
+    }
+    ctx.check("scale", shapes({shape}), scale(tx, -1.75f).to_host(), scaled, kTolerance);
+    ctx.check("relu", shapes({shape}), relu(tx).to_host(), rectified, 0.0);
+    ctx.check("add_scalar", shapes({shape}), add_scalar(tx, 0.25f).to_host(), shifted, kTolerance);
   }
-  ctx.check("scale", shapes({shape}), scale(tx, -1.75f).to_host(), scaled, kTolerance);
-  ctx.check("relu", shapes({shape}), relu(tx).to_host(), rectified, 0.0);
-  ctx.check("add_scalar", shapes({shape}), add_scalar(tx, 0.25f).to_host(), shifted, kTolerance);
 }
 
 VKT_CASE("binary", "large_grid_folds_into_y") {

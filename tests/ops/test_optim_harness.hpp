@@ -39,8 +39,9 @@ struct GroupSpec {
 };
 
 struct Run {
-  // Odd sizes, a matrix and a single element.
-  std::vector<Shape> shapes{{1003}, {7, 13}, {1}};
+  // An odd size (the update kernels' scalar form), a matrix of whole fours (their vec4 form,
+  // vec4_whole) and a single element.
+  std::vector<Shape> shapes{{1003}, {4, 17}, {1}};
   double value_scale = 1.0;  // initial θ uniform in ±value_scale
   double grad_scale = 1.0;
   int steps = 5;
@@ -149,7 +150,7 @@ inline void check_optimizer(Context& ctx, const std::string& label, const Run& r
 // Two optimizers on equal parameters: one steps eagerly, the other replays a step captured once
 // (with a rate change between replays); values and state must agree bit for bit.
 inline void check_capture(Context& ctx, const std::string& label, const Make& make, int steps = 4) {
-  std::vector<Shape> shapes{{1003}, {7, 13}};
+  std::vector<Shape> shapes{{1003}, {4, 17}};  // the scalar and the vec4 kernel
   std::vector<optim::ParamRef> eager_params, captured_params;
   for (size_t i = 0; i < shapes.size(); ++i) {
     std::vector<float> value = ctx.uniform(size_t(shape_numel(shapes[i])));
