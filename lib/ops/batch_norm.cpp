@@ -11,6 +11,8 @@ using namespace detail;
 namespace {
 
 constexpr const char* kOp = "batch_norm";
+// Up to this many chunks a channel, batch_norm_finalize merges them one invocation per channel.
+constexpr uint32_t kFinalizePerLaneChunks = 4;
 
 // x (N, C, S) with S the product of the trailing dimensions (1 for (N, C)).
 struct BatchShape {
@@ -100,13 +102,16 @@ void batch_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
            options.eps,       options.momentum.value_or(0.0f)};
     // Without the counter (momentum given), a read-only stand-in fills its binding.
     Tensor counter = num_batches_tracked.defined() ? num_batches_tracked : partial_mean;
-    // One workgroup per channel, as wide as the stats passes (one subgroup on CPU devices, where
-    // every barrier of the reduction is a coroutine switch; 64 on GPUs).
-    uint32_t group = cpu_device(device) ? chunks.group : 64u;
-    scheduler_of(x).dispatch(Kernel{"batch_norm_finalize", {group, cumulative}},
+    // A few chunks a channel: one invocation per channel. Else one workgroup per channel, as wide
+    // as the stats passes (one subgroup on CPU devices, where every barrier of the reduction is a
+    // coroutine switch; 64 on GPUs).
+    bool per_lane = chunks.chunks <= kFinalizePerLaneChunks;
+    uint32_t group = per_lane ? 64u : cpu_device(device) ? chunks.group : 64u;
+    scheduler_of(x).dispatch(Kernel{"batch_norm_finalize", {group, cumulative, per_lane}},
                              {in(partial_mean), in(partial_m2), out(mean), out(invstd),
                               inout(running_mean), inout(running_var), in(counter)},
-                             push, grid_1d(uint64_t(shape.c), 1));
+                             push, per_lane ? grid_1d(uint64_t(shape.c), group)
+                                            : grid_1d(uint64_t(shape.c), 1));
     // After the finalize read it: the cumulative factor above is 1/(count after this increment).
     if (num_batches_tracked.defined()) increment(num_batches_tracked);
   } else if (batch_stats) {

@@ -362,6 +362,11 @@ VKT_CASE("batch_norm1d", "running_stats_momentum") {
 VKT_CASE("batch_norm1d", "running_stats_columns") {
   check_running(ctx, {300, 40}, 0.1f, 3);
 }
+// 2·200·200 = 80,000 values a channel: five chunks or more on every device, merged by a workgroup
+// a channel (fewer chunks take an invocation a channel).
+VKT_CASE("batch_norm2d", "running_stats_many_chunks") {
+  check_running(ctx, {2, 2, 200, 200}, 0.1f, 2);
+}
 VKT_CASE("batch_norm1d", "running_stats_cumulative") {
   check_running(ctx, {4, 3, 11}, std::nullopt, 3);
 }
