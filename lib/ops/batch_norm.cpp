@@ -106,12 +106,11 @@ void batch_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
     // as the stats passes (one subgroup on CPU devices, where every barrier of the reduction is a
     // coroutine switch; 64 on GPUs).
     bool per_lane = chunks.chunks <= kFinalizePerLaneChunks;
-    uint32_t group = per_lane ? 64u : cpu_device(device) ? chunks.group : 64u;
+    uint32_t group = !per_lane && cpu_device(device) ? chunks.group : 64u;
     scheduler_of(x).dispatch(Kernel{"batch_norm_finalize", {group, cumulative, per_lane}},
                              {in(partial_mean), in(partial_m2), out(mean), out(invstd),
                               inout(running_mean), inout(running_var), in(counter)},
-                             push, per_lane ? grid_1d(uint64_t(shape.c), group)
-                                            : grid_1d(uint64_t(shape.c), 1));
+                             push, grid_1d(uint64_t(shape.c), per_lane ? group : 1));
     // After the finalize read it: the cumulative factor above is 1/(count after this increment).
     if (num_batches_tracked.defined()) increment(num_batches_tracked);
   } else if (batch_stats) {

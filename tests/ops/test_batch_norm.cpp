@@ -363,9 +363,11 @@ VKT_CASE("batch_norm1d", "running_stats_columns") {
   check_running(ctx, {300, 40}, 0.1f, 3);
 }
 // 2·200·200 = 80,000 values a channel: five chunks or more on every device, merged by a workgroup
-// a channel (fewer chunks take an invocation a channel).
+// a channel (fewer chunks take an invocation a channel). Six channels: with two it failed once in
+// ~40 runs, most likely the eval backward's dγ (the check with the least margin, 6e-7 of 1e-5)
+// with both channels' dγ near zero at once, as large_offset_chunked explains.
 VKT_CASE("batch_norm2d", "running_stats_many_chunks") {
-  check_running(ctx, {2, 2, 200, 200}, 0.1f, 2);
+  check_running(ctx, {2, 6, 200, 200}, 0.1f, 2);
 }
 VKT_CASE("batch_norm1d", "running_stats_cumulative") {
   check_running(ctx, {4, 3, 11}, std::nullopt, 3);
