@@ -19,16 +19,17 @@
 namespace vkt::bench {
 
 struct Options {
-  bool quick = false;   // tiny sizes, few repetitions: the ctest smoke run
-  bool large = false;   // also matmul 2048 and 4096
-  bool peers = false;   // run bench/peers/torch_peer.py on the same shapes
-  int repetitions = 7;  // medians over this many
+  bool quick = false;            // tiny sizes, few repetitions: the ctest smoke run
+  bool large = false;            // also matmul 2048 and 4096
+  bool peers = false;            // run bench/peers/torch_peer.py on the same shapes
+  int repetitions = 7;           // medians over this many
   double target_seconds = 0.25;  // of one repetition
-  std::string filter;   // substring of kernel names to run (empty: all)
+  std::string filter;            // substring of kernel names to run (empty: all)
   std::string python = "/usr/bin/python3";
-  std::string peer_script;  // bench/peers/torch_peer.py
+  std::string peer_script;          // bench/peers/torch_peer.py
   std::string peer_device = "cpu";  // or "cuda"
-  int peer_threads = 0;     // 0: the CPUs this process may run on
+  int peer_threads = 0;             // 0: the CPUs this process may run on
+  bool profile = false;             // also each kernel row's device time by shader (vkt::Profiler)
 };
 
 // Per call. With device timestamps (Scheduler::timestamp) the figures are device time between a
@@ -51,14 +52,14 @@ Timing measure(const Device& device, const std::function<void()>& body, const Op
 // alternate between them (a repetition of the first, of the second, ... and again), so a machine
 // whose speed drifts during the run (a shared VM, a GPU's clocks) slows them alike.
 std::vector<Timing> measure_interleaved(const Device& device,
-                                       const std::vector<std::function<void()>>& bodies,
-                                       const Options& options);
+                                        const std::vector<std::function<void()>>& bodies,
+                                        const Options& options);
 
 // The roofline ceilings: peak float32 FMA rate and copy bandwidth, as measured.
 struct Ceilings {
   double fma_gflops = 0;
   double copy_gbs = 0;
-  std::string fma_kernel;   // which variant gave the peak
+  std::string fma_kernel;  // which variant gave the peak
   std::string copy_kernel;
   struct Sample {
     std::string name;
@@ -88,10 +89,13 @@ struct KernelResult {
   double gflops() const { return flops / timing.median_s * 1e-9; }
   double gbs() const { return bytes / timing.median_s * 1e-9; }
   // Filled by measure_kernel(): the roofline bound and the fraction of it achieved.
-  std::string bound;  // "fma" or "bytes"
+  std::string bound;       // "fma" or "bytes"
   double bound_value = 0;  // the ceiling alongside: GFLOP/s when bound is fma, GB/s when bytes
   double fraction = 0;
-  Timing ceiling_timing;   // of the ceiling's call, in the kernel's alternating repetitions
+  Timing ceiling_timing;  // of the ceiling's call, in the kernel's alternating repetitions
+  // With --profile: the row's calls' device time by shader, over profiled_calls calls.
+  std::vector<KernelTime> profile;
+  int profiled_calls = 0;
 };
 // Times `body` (result.flops and result.bytes set) in repetitions alternating with the bounding
 // ceiling's best variant, and fills timing, bound, bound_value, fraction and ceiling_timing.
@@ -126,12 +130,11 @@ struct PeerResult {
   double ratio = 0;  // ours / theirs
 };
 
-
 // A whole training step (forward, cross-entropy, backward, optimizer) of a sample model; the peer
 // script builds the same model from these fields (bench/peers/torch_peer.py).
 struct TrainingStepCase {
-  std::string name;   // "train_cnn_b128"
-  std::string model;  // "cnn" or "mlp" (samples/trainer/models.cpp)
+  std::string name;       // "train_cnn_b128"
+  std::string model;      // "cnn" or "mlp" (samples/trainer/models.cpp)
   std::string optimizer;  // "adam" or "sgd"
   double lr = 0, momentum = 0;
   float dropout = 0, input_dropout = 0;
@@ -143,9 +146,9 @@ struct TrainingStepCase {
 };
 struct TrainingStepResult {
   TrainingStepCase config;
-  Timing eager, replay;                     // per step
+  Timing eager, replay;                        // per step
   double eager_host_s = 0, replay_host_s = 0;  // host CPU time per step (median)
-  uint64_t dispatches = 0, barriers = 0;    // of the captured step
+  uint64_t dispatches = 0, barriers = 0;       // of the captured step
   // Where an eager step's device time goes (vkt::Profiler over profiled_steps steps), where the
   // device writes timestamps.
   std::vector<KernelTime> profile;

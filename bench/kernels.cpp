@@ -37,6 +37,12 @@ struct Suite {
   void add(KernelResult result, const std::function<void()>& body) {
     measure_kernel(device, result, body, ceilings, options);
     progress(result);
+    if (options.profile && device.info().timestamp_queries) {
+      result.profiled_calls = 3;
+      Profiler profiler(device);
+      for (int i = 0; i < result.profiled_calls; ++i) body();
+      result.profile = profiler.kernels();
+    }
     run.results.push_back(std::move(result));
   }
 
@@ -51,8 +57,7 @@ struct Suite {
     result.flops = 2.0 * double(m) * double(n) * double(k);
     result.bytes = kFloat * double(m * k + k * n + m * n);
     add(result, [&] { matmul_into(a, b, c, mo); });
-    PeerCase peer{name, "matmul", m, n, k, ta, tb,
-                  precision == MatmulPrecision::float16_inputs};
+    PeerCase peer{name, "matmul", m, n, k, ta, tb, precision == MatmulPrecision::float16_inputs};
     run.peer_cases.push_back(peer);
   }
 
@@ -112,8 +117,8 @@ struct Suite {
     Tensor dgamma = Tensor::empty(device, {c}), dbeta = Tensor::empty(device, {c});
     double tensor_bytes = kFloat * double(x.numel());
     auto forward = [&] {
-      batch_norm_forward(x, gamma, beta, running_mean, running_var, tracked, save_mean,
-                         save_invstd, y);
+      batch_norm_forward(x, gamma, beta, running_mean, running_var, tracked, save_mean, save_invstd,
+                         y);
     };
     auto backward = [&] {
       batch_norm_backward(dy, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta, true);
@@ -121,14 +126,14 @@ struct Suite {
     // BatchNorm then ReLU: fused (what nn::Sequential runs) and as two ops, the same work.
     Tensor z = Tensor::empty(device, x.shape()), dz = Tensor::empty(device, x.shape());
     auto fused = [&] {
-      batch_norm_forward(x, gamma, beta, running_mean, running_var, tracked, save_mean,
-                         save_invstd, y, {.relu = true});
+      batch_norm_forward(x, gamma, beta, running_mean, running_var, tracked, save_mean, save_invstd,
+                         y, {.relu = true});
       batch_norm_backward(dy, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta, true,
                           FusedRelu{beta});
     };
     auto separate = [&] {
-      batch_norm_forward(x, gamma, beta, running_mean, running_var, tracked, save_mean,
-                         save_invstd, z);
+      batch_norm_forward(x, gamma, beta, running_mean, running_var, tracked, save_mean, save_invstd,
+                         z);
       activation_forward(ActivationKind::relu, z, y);
       activation_backward(ActivationKind::relu, dy, Tensor{}, y, dz);
       batch_norm_backward(dz, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta, true);
@@ -139,9 +144,10 @@ struct Suite {
       double passes;  // compulsory passes over an (N, C, H, W) tensor
       std::function<void()> body;
     };
-    for (const Part& part : {Part{"batch_norm2d_train_fwd_", 2, forward},       // x in, y out
-                             Part{"batch_norm2d_train_bwd_", 3, backward},      // dy, x in; dx out
-                             Part{"batch_norm2d_train_fwd_bwd_", 5, [&] {
+    for (const Part& part : {Part{"batch_norm2d_train_fwd_", 2, forward},   // x in, y out
+                             Part{"batch_norm2d_train_bwd_", 3, backward},  // dy, x in; dx out
+                             Part{"batch_norm2d_train_fwd_bwd_", 5,
+                                  [&] {
                                     forward();
                                     backward();
                                   }},
@@ -169,9 +175,9 @@ struct Suite {
 
   // One optimizer step over a single parameter of n elements. `floats` is the compulsory traffic
   // per element: the parameter, its gradient and state read, the parameter and state written.
-  void optimizer_case(const std::string& kind, int64_t n, double floats,
-                      const std::function<std::unique_ptr<optim::Optimizer>(
-                          std::vector<optim::ParamRef>)>& make) {
+  void optimizer_case(
+      const std::string& kind, int64_t n, double floats,
+      const std::function<std::unique_ptr<optim::Optimizer>(std::vector<optim::ParamRef>)>& make) {
     std::string name = "optim_" + kind + "_" + std::to_string(n);
     if (!selected(options, name)) return;
     std::vector<optim::ParamRef> params{
@@ -191,8 +197,7 @@ struct Suite {
   }
 
   void cross_entropy_case(int64_t n, int64_t classes) {
-    std::string name =
-        "cross_entropy_fwd_bwd_" + std::to_string(n) + "x" + std::to_string(classes);
+    std::string name = "cross_entropy_fwd_bwd_" + std::to_string(n) + "x" + std::to_string(classes);
     if (!selected(options, name)) return;
     Tensor logits = random_tensor(device, {n, classes}, 10);
     std::vector<int32_t> label_values(static_cast<size_t>(n));
@@ -204,9 +209,9 @@ struct Suite {
     KernelResult result{name, "cross_entropy", 0,
                         2 * (logit_bytes + label_bytes) + kFloat + logit_bytes};
     add(result, [&] {
-          cross_entropy_forward(logits, labels, loss);
-          cross_entropy_backward(logits, labels, dlogits);
-        });
+      cross_entropy_forward(logits, labels, loss);
+      cross_entropy_backward(logits, labels, dlogits);
+    });
   }
 };
 
@@ -217,8 +222,8 @@ KernelRun run_kernels(const Device& device, const Ceilings& ceilings, const Opti
   const bool quick = options.quick;
 
   // Square matmul.
-  std::vector<int64_t> squares = quick ? std::vector<int64_t>{64, 128}
-                                       : std::vector<int64_t>{256, 512, 1024};
+  std::vector<int64_t> squares =
+      quick ? std::vector<int64_t>{64, 128} : std::vector<int64_t>{256, 512, 1024};
   if (options.large && !quick) squares.insert(squares.end(), {2048, 4096});
   for (int64_t s : squares) {
     std::string d = std::to_string(s);
@@ -239,8 +244,8 @@ KernelRun run_kernels(const Device& device, const Ceilings& ceilings, const Opti
   const int64_t batch = quick ? 16 : 128, hidden = quick ? 64 : 1024, input = quick ? 49 : 784;
   const int64_t classes = 10;
   auto mm = [](int64_t m, int64_t k, int64_t n, const char* how) {
-    return "matmul_" + std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n) +
-           "_" + how;
+    return "matmul_" + std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n) + "_" +
+           how;
   };
   // Layer 1 (784 -> 1024): forward, and dW (its dx is the input's, never needed).
   suite.matmul_case(mm(batch, input, hidden, "mlp_fwd1_nt"), batch, hidden, input, false, true);
@@ -272,7 +277,8 @@ KernelRun run_kernels(const Device& device, const Ceilings& ceilings, const Opti
   suite.relu_case(elements);
   using Params = std::vector<optim::ParamRef>;
   suite.optimizer_case("sgd_momentum", elements, 5, [](Params p) {
-    return std::make_unique<optim::SGD>(std::move(p), optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
+    return std::make_unique<optim::SGD>(std::move(p),
+                                        optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
   });
   suite.optimizer_case("adam", elements, 7, [](Params p) {
     return std::make_unique<optim::Adam>(std::move(p), optim::AdamOptions{});

@@ -29,9 +29,13 @@ std::string today() {
 }
 
 nlohmann::json timing_json(const Timing& t) {
-  return {{"median_ms", t.median_s * 1e3}, {"min_ms", t.min_s * 1e3}, {"max_ms", t.max_s * 1e3},
-          {"host_median_ms", t.host_median_s * 1e3}, {"clock", t.device_clock ? "device" : "host"},
-          {"repetitions", t.repetitions}, {"inner", t.inner}};
+  return {{"median_ms", t.median_s * 1e3},
+          {"min_ms", t.min_s * 1e3},
+          {"max_ms", t.max_s * 1e3},
+          {"host_median_ms", t.host_median_s * 1e3},
+          {"clock", t.device_clock ? "device" : "host"},
+          {"repetitions", t.repetitions},
+          {"inner", t.inner}};
 }
 
 nlohmann::json device_json(const DeviceInfo& info) {
@@ -56,8 +60,8 @@ void print_table(const DeviceInfo& info, const Ceilings& ceilings,
   std::printf("device: %s (%s), subgroup size %u\n", info.name.c_str(), info.driver.c_str(),
               info.subgroup_size);
   bool device_clock = !ceilings.samples.empty() && ceilings.samples.front().timing.device_clock;
-  std::printf("timing: %s, medians\n\n", device_clock ? "device timestamps"
-                                                      : "host wall time around synchronize()");
+  std::printf("timing: %s, medians\n\n",
+              device_clock ? "device timestamps" : "host wall time around synchronize()");
   std::printf("ceilings\n");
   for (const auto& s : ceilings.samples) {
     bool fma = s.name.rfind("fma", 0) == 0;
@@ -70,6 +74,11 @@ void print_table(const DeviceInfo& info, const Ceilings& ceilings,
   for (const KernelResult& k : kernels) {
     std::printf("%-46s %10.3f %9.2f %9.2f %6s %7.1f%%\n", k.name.c_str(), k.timing.median_s * 1e3,
                 k.gflops(), k.gbs(), k.bound.c_str(), 100 * k.fraction);
+  }
+  for (const KernelResult& k : kernels) {
+    if (k.profile.empty()) continue;
+    std::printf("\n%s: device time by kernel, per call (%d calls profiled)\n%s", k.name.c_str(),
+                k.profiled_calls, profile_table(k.profile, 10, k.profiled_calls).c_str());
   }
   if (!peer_note.empty()) std::printf("\n%s\n", peer_note.c_str());
   if (!peers.empty()) {
@@ -89,7 +98,8 @@ void print_table(const DeviceInfo& info, const Ceilings& ceilings,
                   100 * host_fraction, static_cast<unsigned long long>(s.dispatches),
                   static_cast<unsigned long long>(s.barriers));
     }
-    std::printf("(host ms: CPU time of the calling thread per replayed step; host %%: of the step)\n");
+    std::printf(
+        "(host ms: CPU time of the calling thread per replayed step; host %%: of the step)\n");
     for (const auto& s : steps) {
       if (s.profile.empty()) continue;
       std::printf("\n%s, eager: device time by kernel, per step (%d steps profiled)\n%s",
@@ -99,18 +109,19 @@ void print_table(const DeviceInfo& info, const Ceilings& ceilings,
   }
 }
 
-nlohmann::json profile_json(const TrainingStepResult& s) {
+// A profile over `runs` steps (or a kernel row's calls), per run.
+nlohmann::json profile_json(const std::vector<KernelTime>& profile, int runs) {
   double total = 0;
-  for (const KernelTime& k : s.profile) total += k.seconds;
+  for (const KernelTime& k : profile) total += k.seconds;
   nlohmann::json kernels = nlohmann::json::array();
-  for (const KernelTime& k : s.profile)
+  for (const KernelTime& k : profile)
     kernels.push_back({{"name", k.name},
                        {"scope", k.scope},
                        {"calls", k.calls},
-                       {"calls_per_step", double(k.calls) / s.profiled_steps},
-                       {"ms_per_step", k.seconds * 1e3 / s.profiled_steps},
+                       {"calls_per_step", double(k.calls) / runs},
+                       {"ms_per_step", k.seconds * 1e3 / runs},
                        {"share", total > 0 ? k.seconds / total : 0.0}});
-  return {{"steps", s.profiled_steps}, {"kernels", kernels}};
+  return {{"steps", runs}, {"kernels", kernels}};
 }
 
 nlohmann::json report_json(const DeviceInfo& info, const Ceilings& ceilings,
@@ -119,7 +130,8 @@ nlohmann::json report_json(const DeviceInfo& info, const Ceilings& ceilings,
                            const std::vector<TrainingStepResult>& steps, const Options& options) {
   nlohmann::json report;
   report["device"] = device_json(info);
-  report["options"] = {{"quick", options.quick}, {"large", options.large},
+  report["options"] = {{"quick", options.quick},
+                       {"large", options.large},
                        {"repetitions", options.repetitions},
                        {"target_seconds", options.target_seconds}};
   report["ceilings"] = {{"fma_gflops", ceilings.fma_gflops},
@@ -143,22 +155,24 @@ nlohmann::json report_json(const DeviceInfo& info, const Ceilings& ceilings,
                      {"flops", k.flops},
                      {"bytes", k.bytes},
                      {"timing", timing_json(k.timing)}};
+    if (!k.profile.empty()) j["profile"] = profile_json(k.profile, k.profiled_calls);
     report["kernels"].push_back(j);
   }
   report["training_steps"] = nlohmann::json::array();
   for (const auto& s : steps)
-    report["training_steps"].push_back({{"name", s.config.name},
-                                        {"model", s.config.model},
-                                        {"batch", s.config.batch},
-                                        {"eager_images_per_s", s.eager_images_per_s()},
-                                        {"replay_images_per_s", s.replay_images_per_s()},
-                                        {"host_ms_per_step", s.replay_host_s * 1e3},
-                                        {"eager_host_ms_per_step", s.eager_host_s * 1e3},
-                                        {"dispatches", s.dispatches},
-                                        {"barriers", s.barriers},
-                                        {"eager_timing", timing_json(s.eager)},
-                                        {"eager_profile", profile_json(s)},
-                                        {"replay_timing", timing_json(s.replay)}});
+    report["training_steps"].push_back(
+        {{"name", s.config.name},
+         {"model", s.config.model},
+         {"batch", s.config.batch},
+         {"eager_images_per_s", s.eager_images_per_s()},
+         {"replay_images_per_s", s.replay_images_per_s()},
+         {"host_ms_per_step", s.replay_host_s * 1e3},
+         {"eager_host_ms_per_step", s.eager_host_s * 1e3},
+         {"dispatches", s.dispatches},
+         {"barriers", s.barriers},
+         {"eager_timing", timing_json(s.eager)},
+         {"eager_profile", profile_json(s.profile, s.profiled_steps)},
+         {"replay_timing", timing_json(s.replay)}});
   report["peers"] = nlohmann::json::array();
   for (const PeerResult& p : peers)
     report["peers"].push_back({{"name", p.name},
@@ -187,11 +201,14 @@ int main(int argc, char** argv) {
   app.add_option("--target", options.target_seconds, "seconds per repetition")
       ->check(CLI::Range(1e-4, 60.0));
   app.add_option("--python", options.python, "the interpreter for --peers (needs torch)");
-  app.add_option("--peer-script", options.peer_script, "the peer script (bench/peers/torch_peer.py)");
+  app.add_option("--peer-script", options.peer_script,
+                 "the peer script (bench/peers/torch_peer.py)");
   app.add_option("--peer-device", options.peer_device, "where the peer runs: cpu or cuda")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
   app.add_option("--peer-threads", options.peer_threads, "threads for the peer (default: CPUs)");
+  app.add_flag("--profile", options.profile,
+               "also each kernel row's device time by shader (3 calls, vkt::Profiler)");
   app.add_option("--device", select, "index or name substring (default: VKTRAIN_DEVICE, or best)");
   CLI11_PARSE(app, argc, argv);
   if (options.quick) {
@@ -217,8 +234,9 @@ int main(int argc, char** argv) {
     }
     print_table(info, ceilings, run.results, peers, steps, peer_note);
     if (!json_path.empty())  // atomically: a reader never sees half a report
-      write_file_atomic(json_path,
-                            report_json(info, ceilings, run.results, peers, steps, options).dump(2) + "\n");
+      write_file_atomic(
+          json_path,
+          report_json(info, ceilings, run.results, peers, steps, options).dump(2) + "\n");
     if (device.validation_enabled() && device.validation_messages() > 0) {
       std::fprintf(stderr, "vktrain-bench: %llu validation message(s); last: %s\n",
                    static_cast<unsigned long long>(device.validation_messages()),

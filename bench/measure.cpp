@@ -5,12 +5,16 @@
 #include <random>
 
 #include "bench.hpp"
+#include "core/scheduler_impl.hpp"
+#include "core/state.hpp"
 
 namespace vkt::bench {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// Windows a bench_copy_windows dispatch reads (the shader's kWindows).
+constexpr uint32_t kCopyWindows = 14;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -46,8 +50,8 @@ std::vector<float> random_values(size_t n, uint64_t seed, float lo, float hi) {
 }
 
 std::vector<Timing> measure_interleaved(const Device& device,
-                                       const std::vector<std::function<void()>>& bodies,
-                                       const Options& options) {
+                                        const std::vector<std::function<void()>>& bodies,
+                                        const Options& options) {
   Scheduler& scheduler = device.scheduler();
   const bool device_clock = device.info().timestamp_queries;
   // Warm-up: pipelines are created and memory first touched here, not in a timed repetition.
@@ -144,9 +148,12 @@ Ceilings measure_ceilings(const Device& device, const Options& options) {
     uint32_t invocations = (vec4s + per_invocation - 1) / per_invocation;
     Timing timing = measure(
         device,
-        [&] { scheduler.dispatch(kernel, {in(src), out(dst)}, vec4s, grid(invocations, group)); },
+        [&] {
+          scheduler.dispatch(kernel, {in(src), out(dst)}, vec4s, grid(invocations, group));
+        },
         options);
-    std::string name = "copy_vec4x" + std::to_string(per_invocation) + "_wg" + std::to_string(group);
+    std::string name =
+        "copy_vec4x" + std::to_string(per_invocation) + "_wg" + std::to_string(group);
     double gbs = bytes / timing.median_s * 1e-9;
     ceilings.samples.push_back({name, gbs, timing});
     if (gbs > ceilings.copy_gbs) {
@@ -158,8 +165,48 @@ Ceilings measure_ceilings(const Device& device, const Options& options) {
       ceilings.copy_call_bytes = bytes;
     }
   }
+  // The same copy reading the source through uniform-buffer windows (bench_copy_windows.comp),
+  // where the device binds them: on llvmpipe a storage-buffer load is a loop over the lanes and a
+  // uniform-buffer load a gather, and on some hosts this copy is the faster (the packed matmul and
+  // conv2d read their operands this way).
+  const auto& limits = device.shared_state()->properties.limits;
+  if (device.info().uniform_buffer_windows &&
+      limits.maxPerStageDescriptorUniformBuffers >= kCopyWindows &&
+      limits.maxUniformBufferRange >= detail::kUniformWindowBytes) {
+    detail::VulkanScheduler& windowed = *device.shared_state()->scheduler;
+    const uint32_t vec4s = uint32_t(floats / 4);
+    const uint64_t window_vec4s = detail::kUniformWindowBytes / 16;
+    for (uint32_t group : {8u, 64u, 256u}) {
+      Kernel kernel{"bench_copy_windows", {group}};
+      auto call = [&windowed, kernel, src, dst, vec4s, window_vec4s] {
+        for (uint64_t first = 0; first < vec4s; first += kCopyWindows * window_vec4s) {
+          detail::UniformWindows windows;
+          for (uint64_t w = 0; w < kCopyWindows; ++w) {
+            uint64_t at = std::min<uint64_t>(first + w * window_vec4s, vec4s - 1);
+            windows.push_back({src, at / window_vec4s * window_vec4s * 16});
+          }
+          struct {
+            uint32_t first, count;
+          } push{uint32_t(first), vec4s};
+          windowed.dispatch_windows(kernel, {{out(dst)}}, windows, &push, sizeof(push),
+                                    {1, kCopyWindows, 1});
+        }
+      };
+      Timing timing = measure(device, call, options);
+      std::string name = "copy_windows_wg" + std::to_string(group);
+      double gbs = bytes / timing.median_s * 1e-9;
+      ceilings.samples.push_back({name, gbs, timing});
+      if (gbs > ceilings.copy_gbs) {
+        ceilings.copy_gbs = gbs;
+        ceilings.copy_kernel = name;
+        ceilings.copy_call = call;
+        ceilings.copy_call_bytes = bytes;
+      }
+    }
+  }
   // vkCmdCopyBuffer, for comparison only: kernels are bounded by what a shader can move.
-  Timing transfer = measure(device, [&] { copy(src, dst); }, options);
+  Timing transfer = measure(
+      device, [&] { copy(src, dst); }, options);
   ceilings.samples.push_back({"copy_transfer", bytes / transfer.median_s * 1e-9, transfer});
   return ceilings;
 }
