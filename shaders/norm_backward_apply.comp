@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : enable
 #include "norm_affine.glsl"
+#include "norm_backward.glsl"
 #include "norm_planes.glsl"
 // dx elementwise over planes, with r and c found as in norm_apply, x̂ = (x − mean[r])·invstd[r],
 // g = gamma[c] (1 without gamma) and m = `count` elements per statistics row:
@@ -59,15 +60,7 @@ void main() {
     uint i = base + o;
     float s = st.y;
     if (VEC4) {
-      vec4 d = dy[i];
-      if (MASKED) d *= vec4(greaterThan(norm_affine(x[i], st.x, s, g, b), vec4(0.0)));
-      if (MODE == 2) {
-        dx[i] = d * g * s;
-      } else {
-        vec4 xhat = (x[i] - st.x) * s;
-        vec4 correction = (st.z + xhat * st.w) / count;
-        dx[i] = MODE == 0 ? s * (d * g - correction) : g * s * (d - correction);
-      }
+      dx[i] = norm_dx(MODE, MASKED, dy[i], x[i], st, g, b, count);
     } else {
       uint q = i >> 2, j = i & 3;
       float d = dy[q][j];

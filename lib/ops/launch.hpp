@@ -33,22 +33,37 @@ inline std::array<uint32_t, 3> grid_fours(uint64_t n, uint32_t group = kElementw
   return grid_1d((n + 3) / 4, group);
 }
 
-inline Scheduler& scheduler_of(const Tensor& t) { return t.device().scheduler(); }
+inline Scheduler& scheduler_of(const Tensor& t) {
+  return t.device().scheduler();
+}
 
 // A grid of workgroups within the device's limits, or an error naming the op and `what` needs it.
 inline void require_grid(const DeviceInfo& info, const std::array<uint32_t, 3>& groups,
                          const char* op, const std::string& what) {
-  VKT_REQUIRE(groups[0] <= info.max_workgroup_count[0] &&
-                  groups[1] <= info.max_workgroup_count[1] &&
-                  groups[2] <= info.max_workgroup_count[2],
-              op, "problem too large for one dispatch: " + what + " needs " +
-                      std::to_string(groups[0]) + " x " + std::to_string(groups[1]) + " x " +
-                      std::to_string(groups[2]) + " workgroups");
+  VKT_REQUIRE(
+      groups[0] <= info.max_workgroup_count[0] && groups[1] <= info.max_workgroup_count[1] &&
+          groups[2] <= info.max_workgroup_count[2],
+      op,
+      "problem too large for one dispatch: " + what + " needs " + std::to_string(groups[0]) +
+          " x " + std::to_string(groups[1]) + " x " + std::to_string(groups[2]) + " workgroups");
 }
 
 // CPU drivers (lavapipe) run a workgroup's invocations as SIMD lanes of one thread: kernels pick
 // smaller groups and other tilings there.
-inline bool cpu_device(const Device& device) { return device.info().type == "cpu"; }
+inline bool cpu_device(const Device& device) {
+  return device.info().type == "cpu";
+}
+
+// True when the device binds `count` uniform-buffer windows (UniformWindows,
+// core/scheduler_impl.hpp) at offsets that are multiples of 16 bytes: the packed matmul and conv2d
+// and the windowed normalization reductions read through them.
+inline bool uniform_windows_available(const Device& device, uint32_t count) {
+  const VkPhysicalDeviceLimits& limits = device.shared_state()->properties.limits;
+  return device.info().uniform_buffer_windows &&
+         limits.maxUniformBufferRange >= kUniformWindowBytes &&
+         limits.maxPerStageDescriptorUniformBuffers >= count &&
+         16 % limits.minUniformBufferOffsetAlignment == 0;
+}
 
 // True when every tensor starts on 16 bytes, so a kernel may read and write it as vec4s (the
 // allocator's ranges are 256-byte aligned; views may not be).
@@ -58,11 +73,11 @@ inline bool vec4_aligned(std::initializer_list<Tensor> tensors) {
   return true;
 }
 
-// The VEC4 constant of the four-per-invocation elementwise kernels (shaders/common/vec4_access.glsl):
-// every block of four is whole (n a multiple of 4) and every tensor starts on 16 bytes. It is a
-// specialization constant, not a test per block, so the partial-block path compiles out: CPU
-// drivers run both sides of a divergent branch, and the test cost ReLU a third of its bandwidth
-// on lavapipe (docs/performance-notes.md).
+// The VEC4 constant of the four-per-invocation elementwise kernels
+// (shaders/common/vec4_access.glsl): every block of four is whole (n a multiple of 4) and every
+// tensor starts on 16 bytes. It is a specialization constant, not a test per block, so the
+// partial-block path compiles out: CPU drivers run both sides of a divergent branch, and the test
+// cost ReLU a third of its bandwidth on lavapipe (docs/performance-notes.md).
 inline bool vec4_whole(uint64_t n, std::initializer_list<Tensor> tensors) {
   return n % 4 == 0 && vec4_aligned(tensors);
 }
@@ -73,9 +88,9 @@ inline void require_defined(const Tensor& t, const char* op, const char* name) {
 
 inline void require_dtype(const Tensor& t, DType dtype, const char* op, const char* name) {
   require_defined(t, op, name);
-  VKT_REQUIRE(t.dtype() == dtype, op,
-              std::string(name) + " is " + dtype_name(t.dtype()) + ", expected " +
-                  dtype_name(dtype));
+  VKT_REQUIRE(
+      t.dtype() == dtype, op,
+      std::string(name) + " is " + dtype_name(t.dtype()) + ", expected " + dtype_name(dtype));
 }
 
 inline void require_same_shape(const Tensor& a, const Tensor& b, const char* op, const char* name_a,

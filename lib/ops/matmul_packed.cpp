@@ -22,7 +22,9 @@ constexpr uint32_t kPackedWindows = 14;  // shaders/matmul_packed.comp: kWindows
 constexpr uint64_t kWindowFloats = kUniformWindowBytes / 4;
 constexpr uint32_t kPackGroup = 64;
 
-uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+uint64_t ceil_div(uint64_t a, uint64_t b) {
+  return (a + b - 1) / b;
+}
 
 // An operand as R x K: element (r, k) of batch z at x[offset(z) + r·row_stride + k·k_stride].
 struct View {
@@ -67,8 +69,7 @@ struct PackPush {
 };
 
 struct GemmPush {
-  uint32_t rows, cols, kc, ldu, u0, d0, u_windows, c_offset, c_row, c_col, first_chunk,
-      last_chunk;
+  uint32_t rows, cols, kc, ldu, u0, d0, u_windows, c_offset, c_row, c_col, first_chunk, last_chunk;
 };
 
 // Windows of `span` floats of `tensor` from float `start`.
@@ -120,8 +121,8 @@ void packed_matmul(const Tensor& a, const Tensor& b, const Tensor& c, const Matm
       scheduler.copy_regions(x.tensor, packed, regions, "matmul_pack_copy");
       return;
     }
-    PackPush push{uint32_t(x.rows),       uint32_t(panels * width), uint32_t(k0),
-                  uint32_t(kc),           uint32_t(x.row_stride),   uint32_t(x.k_stride),
+    PackPush push{uint32_t(x.rows),     uint32_t(panels * width), uint32_t(k0),
+                  uint32_t(kc),         uint32_t(x.row_stride),   uint32_t(x.k_stride),
                   uint32_t(x.offset(z))};
     scheduler_of(a).dispatch(Kernel{"matmul_pack", {kPackGroup, uint32_t(width)}},
                              {in(x.tensor), out(packed)}, push,
@@ -159,13 +160,21 @@ void packed_matmul(const Tensor& a, const Tensor& b, const Tensor& c, const Matm
           add_windows(windows, packed_d, q0 * d_floats, q_count * d_floats);
           // The shader declares all kPackedWindows; the unused ones repeat the last.
           while (windows.size() < kPackedWindows) windows.push_back(windows.back());
-          GemmPush push{uint32_t(u.rows), uint32_t(d.rows), uint32_t(kc),
+          GemmPush push{uint32_t(u.rows),
+                        uint32_t(d.rows),
+                        uint32_t(kc),
                         uint32_t(u_in_place ? u.row_stride : tm),
-                        uint32_t(u0), uint32_t(q0 * nd), u_windows, uint32_t(z * m * n),
-                        swap ? 1u : uint32_t(n), swap ? uint32_t(n) : 1u, first ? 1u : 0u,
+                        uint32_t(u0),
+                        uint32_t(q0 * nd),
+                        u_windows,
+                        uint32_t(z * m * n),
+                        swap ? 1u : uint32_t(n),
+                        swap ? uint32_t(n) : 1u,
+                        first ? 1u : 0u,
                         last ? 1u : 0u};
           // Partial is only touched between chunks; a single chunk binds C in its place.
-          const Arg args[] = {{c, c_access}, partial.defined() ? inout(partial) : Arg{c, c_access},
+          const Arg args[] = {{c, c_access},
+                              partial.defined() ? inout(partial) : Arg{c, c_access},
                               in(bias.defined() ? bias : c)};
           scheduler.dispatch_windows(gemm, args, windows, &push, sizeof(push),
                                      {uint32_t(q_count), uint32_t(tiles), 1});
@@ -180,11 +189,7 @@ void packed_matmul(const Tensor& a, const Tensor& b, const Tensor& c, const Matm
 namespace vkt {
 
 bool packed_matmul_available(const Device& device) {
-  const VkPhysicalDeviceLimits& limits = device.shared_state()->properties.limits;
-  return device.info().uniform_buffer_windows &&
-         limits.maxUniformBufferRange >= detail::kUniformWindowBytes &&
-         limits.maxPerStageDescriptorUniformBuffers >= detail::kPackedWindows &&
-         limits.minUniformBufferOffsetAlignment <= 16;
+  return detail::uniform_windows_available(device, detail::kPackedWindows);
 }
 
 }  // namespace vkt

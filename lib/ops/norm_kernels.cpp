@@ -47,6 +47,14 @@ constexpr uint64_t kMinChunkCpu = 16384;
 // Offsets one invocation of norm_apply / norm_backward_apply handles, at most.
 constexpr uint64_t kMaxPlaneRun = 16;
 
+// The windowed reductions (shaders/common/norm_windows.glsl): windows per dispatch
+// (norm_stats_windows reads x through all of them, norm_backward_reduce_windows dy and x through
+// half each), and the most runs a chunk: at most the windows one tensor gets in the backward, so a
+// dispatch holds whole chunks.
+constexpr uint32_t kNormWindows = 14;
+constexpr uint32_t kWindowChunkRuns = 7;
+constexpr uint64_t kWindowFloats = kUniformWindowBytes / 4;
+
 // The reductions read fours of floats where the runs are whole fours on 16 bytes.
 bool reduce_vec4(const NormRows& rows, const NormChunks& chunks,
                  std::initializer_list<Tensor> tensors) {
@@ -142,11 +150,115 @@ NormChunks norm_chunks(const Device& device, const NormRows& rows) {
   uint64_t per_chunk = std::min(count, chunk_len) * (columns > 0 ? columns : 1);
   uint32_t group = std::max(kMinGroup, columns);
   while (group < limit && uint64_t(group) * 4 < per_chunk) group *= 2;
-  return {uint32_t(chunk_len), uint32_t(chunks), std::min(group, limit), columns};
+  NormChunks result{uint32_t(chunk_len), uint32_t(chunks), std::min(group, limit), columns};
+  // CPU devices read whole runs through uniform-buffer windows instead, a chunk of up to seven
+  // runs: on llvmpipe a storage-buffer load is a loop over the lanes (docs/performance-notes.md,
+  // Change 30). One run a chunk measured ~1.5x slower there (more, shorter workgroups).
+  if (cpu && columns == 0 && rows.seg_len % 4 == 0 && rows.seg_len <= kWindowFloats &&
+      rows.segments <= uint64_t(kWindowChunkRuns) * kMaxChunks &&
+      uniform_windows_available(device, kNormWindows)) {
+    uint32_t runs = std::min(kWindowChunkRuns, rows.segments);
+    result.chunk_len = runs * rows.seg_len;
+    result.chunks = uint32_t((rows.segments + runs - 1) / runs);
+    result.window_runs = runs;
+    result.window_rows = uint32_t(std::min<uint64_t>(rows.rows, kWindowFloats / rows.seg_len));
+  }
+  return result;
 }
+
+namespace {
+
+// Whether a reduction over `tensors` takes the windowed kernels: the plan says so and every tensor
+// starts on 16 bytes (the windows' offsets are then multiples of 16).
+bool use_windows(const NormChunks& chunks, std::initializer_list<Tensor> tensors) {
+  return chunks.window_runs > 0 && vec4_aligned(tensors);
+}
+
+// The dispatches of a windowed reduction: per block of window_rows rows, per group of chunks that
+// fits the windows, each tensor's windows (kNormWindows / tensors of them) over those chunks' runs,
+// as shaders/common/norm_windows.glsl reads them; runs past the last repeat it.
+void dispatch_norm_windows(const Kernel& kernel, std::initializer_list<Arg> args,
+                           std::initializer_list<Tensor> tensors, const NormRows& rows,
+                           const NormChunks& chunks, float eps) {
+  const Tensor& first = *tensors.begin();
+  VulkanScheduler& scheduler = *first.device().shared_state()->scheduler;
+  const uint32_t per_tensor = kNormWindows / uint32_t(tensors.size());
+  const uint32_t runs = chunks.window_runs, slots = per_tensor / runs;
+  for (uint32_t row0 = 0; row0 < rows.rows; row0 += chunks.window_rows) {
+    for (uint32_t run0 = 0; run0 < rows.segments; run0 += slots * runs) {
+      UniformWindows windows;
+      for (const Tensor& t : tensors) {
+        for (uint32_t k = 0; k < per_tensor; ++k) {
+          uint64_t run = std::min<uint64_t>(run0 + k, rows.segments - 1);
+          windows.push_back({t, (run * rows.rows + row0) * rows.seg_len * 4});
+        }
+      }
+      struct {
+        uint32_t rows, segments, seg4, runs_per_chunk, chunks, row0, run0;
+        float eps;
+      } push{rows.rows, rows.segments, rows.seg_len / 4, runs, chunks.chunks, row0, run0, eps};
+      uint32_t block = std::min(chunks.window_rows, rows.rows - row0);
+      uint32_t used = std::min(slots, (rows.segments - run0 + runs - 1) / runs);
+      scheduler.dispatch_windows(kernel, {args.begin(), args.size()}, windows, &push, sizeof(push),
+                                 {block, used, 1});
+    }
+  }
+}
+
+// Whether the plane kernels read through windows (norm_plane_windows.glsl): CPU devices, vec4
+// planes (whole fours on 16 bytes, both indices constant over a plane) that fit a window.
+bool use_plane_windows(const Device& device, const NormPlanes& planes) {
+  return cpu_device(device) && planes.vec4 && planes.plane_len <= kWindowFloats / 4 &&
+         uniform_windows_available(device, kNormWindows);
+}
+
+// The dispatches of a windowed plane kernel: each binds kNormWindows / tensors windows of every
+// tensor in `tensors`, window w at plane plane0 + w·per_window; the windows past the last plane
+// repeat it.
+void dispatch_plane_windows(const Kernel& kernel, std::initializer_list<Arg> args,
+                            const Tensor& output, std::initializer_list<Tensor> tensors,
+                            const NormPlanes& planes, float count) {
+  const Tensor& first = *tensors.begin();
+  VulkanScheduler& scheduler = *first.device().shared_state()->scheduler;
+  const uint32_t per_tensor = kNormWindows / uint32_t(tensors.size());
+  const uint32_t per_window = uint32_t(kWindowFloats / 4 / planes.plane_len);
+  for (uint64_t plane0 = 0; plane0 < planes.planes; plane0 += uint64_t(per_tensor) * per_window) {
+    UniformWindows windows;
+    for (const Tensor& t : tensors) {
+      for (uint32_t w = 0; w < per_tensor; ++w) {
+        uint64_t plane = std::min<uint64_t>(plane0 + uint64_t(w) * per_window, planes.planes - 1);
+        windows.push_back({t, plane * planes.plane_len * 16});
+      }
+    }
+    struct {
+      uint32_t planes, plane_len, per_window, plane0, stat_div, stat_mod, channel_div, channel_mod;
+      float count;
+    } push{planes.planes,      planes.plane_len,   per_window,
+           uint32_t(plane0),   planes.stat.div,    planes.stat.mod,
+           planes.channel.div, planes.channel.mod, count};
+    uint64_t left = planes.planes - plane0;
+    uint32_t used = uint32_t(std::min<uint64_t>(per_tensor, (left + per_window - 1) / per_window));
+    uint32_t across = uint32_t(std::min<uint64_t>(per_window, left));
+    // The output binds only this dispatch's planes (last), so that the dispatches of one call,
+    // which write disjoint ranges, need no barriers between them.
+    uint64_t written = std::min<uint64_t>(left, uint64_t(per_tensor) * per_window);
+    std::vector<Arg> bound(args);
+    bound.push_back(out(output.reshape({output.numel()})
+                            .narrow(int64_t(plane0 * planes.plane_len * 4),
+                                    int64_t(written * planes.plane_len * 4))));
+    scheduler.dispatch_windows(kernel, bound, windows, &push, sizeof(push), {across, used, 1});
+  }
+}
+
+}  // namespace
 
 void norm_partial_stats(const Tensor& x, const NormRows& rows, const NormChunks& chunks,
                         const Tensor& partial_mean, const Tensor& partial_m2) {
+  if (use_windows(chunks, {x})) {
+    dispatch_norm_windows(Kernel{"norm_stats_windows", {chunks.group, 0u}},
+                          {out(partial_mean), out(partial_m2)}, {x}, rows, chunks, 0.0f);
+    return;
+  }
   bool vec4 = reduce_vec4(rows, chunks, {x});
   struct {
     uint32_t rows, segments, seg_len, chunk_len, chunks;
@@ -165,6 +277,11 @@ void norm_stats(const Tensor& x, const NormRows& rows, float eps, const Tensor& 
     float eps;
   } push{rows.rows, rows.segments, rows.seg_len, chunks.chunk_len, chunks.chunks, eps};
   Scheduler& scheduler = scheduler_of(x);
+  if (chunks.chunks == 1 && use_windows(chunks, {x})) {
+    dispatch_norm_windows(Kernel{"norm_stats_windows", {chunks.group, 1u}},
+                          {out(mean), out(invstd)}, {x}, rows, chunks, eps);
+    return;
+  }
   if (chunks.chunks == 1) {
     scheduler.dispatch(
         Kernel{"norm_stats", {chunks.group, 1u, chunks.columns, reduce_vec4(rows, chunks, {x})}},
@@ -187,18 +304,26 @@ void norm_stats(const Tensor& x, const NormRows& rows, float eps, const Tensor& 
 void norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
                 const Tensor& beta, const NormMap& map, const Tensor& y, bool relu) {
   NormPlanes planes = norm_planes(x.device(), map, uint64_t(x.numel()), vec4_aligned({x, y}));
+  if (use_plane_windows(x.device(), planes)) {
+    dispatch_plane_windows(
+        Kernel{"norm_apply_windows", {planes.group, gamma.defined(), beta.defined(), relu}},
+        {in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
+         in(beta.defined() ? beta : mean)},
+        y, {x}, planes, 0.0f);
+    return;
+  }
   struct {
     uint32_t planes, plane_len, run, stat_div, stat_mod, channel_div, channel_mod;
   } push{planes.planes,   planes.plane_len,   planes.run,        planes.stat.div,
          planes.stat.mod, planes.channel.div, planes.channel.mod};
   // Unused affine bindings get a bound, read-only stand-in (the shader never reads them).
-  scheduler_of(x).dispatch(Kernel{"norm_apply",
-                                  {planes.group, gamma.defined(), beta.defined(), planes.tile_x,
-                                   planes.stat.per_offset, planes.channel.per_offset, planes.vec4,
-                                   relu}},
-                           {in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
-                            in(beta.defined() ? beta : mean), out(y)},
-                           push, planes.grid);
+  scheduler_of(x).dispatch(
+      Kernel{"norm_apply",
+             {planes.group, gamma.defined(), beta.defined(), planes.tile_x, planes.stat.per_offset,
+              planes.channel.per_offset, planes.vec4, relu}},
+      {in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
+       in(beta.defined() ? beta : mean), out(y)},
+      push, planes.grid);
 }
 
 void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& invstd,
@@ -233,15 +358,25 @@ void norm_backward_sums(const Tensor& dy, const Tensor& x, const Tensor& mean, c
   } push{rows.rows,    rows.segments, rows.seg_len,    chunks.chunk_len, chunks.chunks,
          stat_per_run, rows_per_stat, map.channel_div, map.channel_mod};
   Scheduler& scheduler = scheduler_of(x);
-  scheduler.dispatch(
-      Kernel{"norm_backward_reduce",
-             {chunks.group, weight.defined(), stat_is_row, chunks.columns, channel_is_offset,
-              !weight.defined() && reduce_vec4(rows, chunks, {dy, x}), relu != nullptr,
-              mask_gamma, mask_beta}},
-      {in(dy), in(x), in(mean), in(invstd),
-       in(weight.defined() ? weight : mask_gamma ? relu_gamma : mean), out(partial_a),
-       out(partial_b), in(mask_beta ? relu->beta : mean)},
-      push, grid_groups(chunks.workgroups(rows)));
+  if (stat_is_row && !weight.defined() && use_windows(chunks, {dy, x})) {
+    dispatch_norm_windows(Kernel{"norm_backward_reduce_windows",
+                                 {chunks.group, relu != nullptr, mask_gamma, mask_beta}},
+                          {in(mean), in(invstd), in(mask_gamma ? relu_gamma : mean),
+                           in(mask_beta ? relu->beta : mean), out(partial_a), out(partial_b)},
+                          {dy, x}, rows, chunks, 0.0f);
+  } else {
+    scheduler.dispatch(
+        Kernel{"norm_backward_reduce",
+               {chunks.group, weight.defined(), stat_is_row, chunks.columns, channel_is_offset,
+                !weight.defined() && reduce_vec4(rows, chunks, {dy, x}), relu != nullptr,
+                mask_gamma, mask_beta}},
+        {in(dy), in(x), in(mean), in(invstd),
+         in(weight.defined() ? weight
+            : mask_gamma     ? relu_gamma
+                             : mean),
+         out(partial_a), out(partial_b), in(mask_beta ? relu->beta : mean)},
+        push, grid_groups(chunks.workgroups(rows)));
+  }
   if (chunks.chunks == 1) return;
   struct {
     uint32_t rows, chunks;
@@ -263,14 +398,23 @@ void norm_backward_input(NormBackwardMode mode, const Tensor& dy, const Tensor& 
   } push{planes.planes,   planes.plane_len,   planes.run,         planes.stat.div,
          planes.stat.mod, planes.channel.div, planes.channel.mod, float(count)};
   bool sums = mode != NormBackwardMode::batch_eval;
-  scheduler_of(x).dispatch(Kernel{"norm_backward_apply",
-                                  {planes.group, uint32_t(mode), gamma.defined(), planes.tile_x,
-                                   planes.stat.per_offset, planes.channel.per_offset, planes.vec4,
-                                   relu != nullptr, mask_beta}},
-                           {in(dy), in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
-                            in(sums ? sum_dy : mean), in(sums ? sum_dy_xhat : mean), out(dx),
-                            in(mask_beta ? relu->beta : mean)},
-                           push, planes.grid);
+  if (use_plane_windows(x.device(), planes)) {
+    dispatch_plane_windows(
+        Kernel{"norm_backward_apply_windows",
+               {planes.group, uint32_t(mode), gamma.defined(), relu != nullptr, mask_beta}},
+        {in(mean), in(invstd), in(gamma.defined() ? gamma : mean), in(sums ? sum_dy : mean),
+         in(sums ? sum_dy_xhat : mean), in(mask_beta ? relu->beta : mean)},
+        dx, {dy, x}, planes, float(count));
+    return;
+  }
+  scheduler_of(x).dispatch(
+      Kernel{"norm_backward_apply",
+             {planes.group, uint32_t(mode), gamma.defined(), planes.tile_x, planes.stat.per_offset,
+              planes.channel.per_offset, planes.vec4, relu != nullptr, mask_beta}},
+      {in(dy), in(x), in(mean), in(invstd), in(gamma.defined() ? gamma : mean),
+       in(sums ? sum_dy : mean), in(sums ? sum_dy_xhat : mean), out(dx),
+       in(mask_beta ? relu->beta : mean)},
+      push, planes.grid);
 }
 
 void require_vector(const Tensor& t, int64_t n, const char* op, const char* name) {

@@ -30,8 +30,12 @@ struct NormMap {
 // one workgroup of `group` invocations per chunk of one row, or, with columns > 0 (rows of
 // one-element runs, the columns of a (segments, rows) matrix), per chunk of `columns` adjacent rows
 // so that neighbouring invocations read neighbouring addresses.
+// window_runs > 0: the reductions read through uniform-buffer windows (CPU devices: see
+// shaders/common/norm_windows.glsl) where their tensors allow; a chunk is then window_runs whole
+// runs, and a window holds one run of window_rows adjacent rows.
 struct NormChunks {
   uint32_t chunk_len, chunks, group, columns;
+  uint32_t window_runs = 0, window_rows = 0;
   uint64_t workgroups(const NormRows& rows) const {
     uint64_t per_group = columns > 0 ? columns : 1;
     return (rows.rows + per_group - 1) / per_group * chunks;

@@ -324,6 +324,16 @@ VKT_CASE("batch_norm2d", "training_no_affine") {
 VKT_CASE("batch_norm2d", "training_chunked") {
   check_training(ctx, "", {2, 3, 61, 61}, true);
 }
+// CPU devices read the reductions through uniform-buffer windows of 64 KiB, one run (an image's
+// plane) of adjacent channels each (lib/ops/norm_kernels.cpp): 4096-float planes put four channels
+// in a window, so six make two row blocks, the second partial; 300 images make 43 chunks of up to
+// seven runs, the last of six.
+VKT_CASE("batch_norm2d", "windows_row_blocks") {
+  check_training(ctx, "", {3, 6, 64, 64}, true, 0.0f, true);
+}
+VKT_CASE("batch_norm2d", "windows_many_runs") {
+  check_training(ctx, "", {300, 3, 2, 2}, true);
+}
 VKT_CASE("batch_norm2d", "large_offset") {
   check_training(ctx, "", {3, 5, 7, 9}, true, 1000.0f);
 }

@@ -1,0 +1,51 @@
+#version 450
+#extension GL_GOOGLE_include_directive : enable
+#include "norm_affine.glsl"
+#include "norm_windows.glsl"
+#include "norm_common.glsl"
+// norm_backward_reduce's sums for statistics rows that are the reduction rows and no weight
+// (batch norm; group and layer norm without affine), reading dy and x through uniform-buffer
+// windows (norm_windows.glsl): windows [0, 7) are dy's, [7, 14) x's.
+//   sum_dy[row, chunk] = Σ dy,   sum_dy_xhat[row, chunk] = Σ dy·x̂,   x̂ = (x − mean[row])·invstd[row]
+// MASKED: a ReLU was fused after the forward; dy counts only where the forward's
+// y = norm_affine(x, mean, invstd, gamma[row], beta[row]) is > 0, recomputed bit for bit as
+// norm_backward_reduce does.
+layout(constant_id = 1) const bool MASKED = false;
+layout(constant_id = 2) const bool MASK_GAMMA = false;
+layout(constant_id = 3) const bool MASK_BETA = false;
+
+const uint kPerTensor = 7;  // lib/ops/norm_kernels.cpp: kNormWindows / 2
+layout(std430, binding = 0) readonly buffer Mean { float mean[]; };
+layout(std430, binding = 1) readonly buffer Invstd { float invstd[]; };
+layout(std430, binding = 2) readonly buffer Gamma { float gamma[]; };
+layout(std430, binding = 3) readonly buffer Beta { float beta[]; };
+layout(std430, binding = 4) writeonly buffer SumDy { float sum_dy[]; };
+layout(std430, binding = 5) writeonly buffer SumDyXhat { float sum_dy_xhat[]; };
+layout(std140, binding = 6) uniform Window { vec4 v[kWindowVec4s]; } windows[2 * kPerTensor];
+
+void main() {
+  uint row, first_run, runs;
+  if (!norm_window_chunk(row, first_run, runs)) return;  // uniform over the workgroup
+  const uint t = gl_LocalInvocationIndex, begin = gl_WorkGroupID.x * seg4;
+  const uint slot = gl_WorkGroupID.y * runs_per_chunk;
+  const float m = mean[row], s = invstd[row];
+  const float mask_gamma = MASKED && MASK_GAMMA ? gamma[row] : 1.0;
+  const float mask_beta = MASKED && MASK_BETA ? beta[row] : 0.0;
+  vec2 sums = vec2(0.0);
+  for (uint k = 0; k < runs; ++k) {
+    for (uint i = begin + t; i < begin + seg4; i += gl_WorkGroupSize.x) {
+      vec4 g = windows[slot + k].v[i], xv = windows[kPerTensor + slot + k].v[i];
+      vec4 xhat = (xv - m) * s;
+      if (MASKED) g *= vec4(greaterThan(norm_affine(xv, m, s, mask_gamma, mask_beta), vec4(0.0)));
+      sums += vec2(g.x, g.x * xhat.x);
+      sums += vec2(g.y, g.y * xhat.y);
+      sums += vec2(g.z, g.z * xhat.z);
+      sums += vec2(g.w, g.w * xhat.w);
+    }
+  }
+  sums = workgroup_sum2(sums, 1);
+  if (t != 0) return;
+  uint at = row * chunks + first_run / runs_per_chunk;
+  sum_dy[at] = sums.x;
+  sum_dy_xhat[at] = sums.y;
+}
