@@ -17,22 +17,37 @@ function(vktrain_embed_shaders)
   set(includes "")
   set(entries "")
   foreach(shader ${shader_files})
-    get_filename_component(name ${shader} NAME_WE)
-    set(spv ${out_dir}/${name}.spv)
-    set(header ${out_dir}/${name}.spv.h)
-    add_custom_command(
-      OUTPUT ${header}
-      COMMAND ${GLSLANG_VALIDATOR} -V --quiet --target-env ${VKTRAIN_SPIRV_ENV} -I${ARG_INCLUDE_DIR}
-              -o ${spv} ${shader}
-      COMMAND ${SPIRV_VAL} --target-env ${VKTRAIN_SPIRV_ENV} ${spv}
-      COMMAND ${GLSLANG_VALIDATOR} -V --quiet --target-env ${VKTRAIN_SPIRV_ENV} -I${ARG_INCLUDE_DIR}
-              --vn kSpirv_${name} -o ${header} ${shader}
-      DEPENDS ${shader} ${include_files}
-      COMMENT "SPIR-V ${name}.comp"
-      VERBATIM)
-    list(APPEND headers ${header})
-    string(APPEND includes "#include \"spirv/${name}.spv.h\"\n")
-    string(APPEND entries "    {\"${name}\", {kSpirv_${name}, sizeof(kSpirv_${name}) / sizeof(uint32_t)}},\n")
+    get_filename_component(base ${shader} NAME_WE)
+    # A shader that tests VKT_WINDOWS is also built with it defined, as <name>_windows: its
+    # variant reading through uniform-buffer windows (shaders/common/vec4_access.glsl).
+    file(READ ${shader} source)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${shader})
+    set(variants ${base})
+    string(FIND "${source}" "VKT_WINDOWS" windowed)
+    if(NOT windowed EQUAL -1)
+      list(APPEND variants ${base}_windows)
+    endif()
+    foreach(name ${variants})
+      set(defines)
+      if(NOT name STREQUAL base)
+        set(defines -DVKT_WINDOWS)
+      endif()
+      set(spv ${out_dir}/${name}.spv)
+      set(header ${out_dir}/${name}.spv.h)
+      add_custom_command(
+        OUTPUT ${header}
+        COMMAND ${GLSLANG_VALIDATOR} -V --quiet --target-env ${VKTRAIN_SPIRV_ENV} -I${ARG_INCLUDE_DIR}
+                ${defines} -o ${spv} ${shader}
+        COMMAND ${SPIRV_VAL} --target-env ${VKTRAIN_SPIRV_ENV} ${spv}
+        COMMAND ${GLSLANG_VALIDATOR} -V --quiet --target-env ${VKTRAIN_SPIRV_ENV} -I${ARG_INCLUDE_DIR}
+                ${defines} --vn kSpirv_${name} -o ${header} ${shader}
+        DEPENDS ${shader} ${include_files}
+        COMMENT "SPIR-V ${name}.comp"
+        VERBATIM)
+      list(APPEND headers ${header})
+      string(APPEND includes "#include \"spirv/${name}.spv.h\"\n")
+      string(APPEND entries "    {\"${name}\", {kSpirv_${name}, sizeof(kSpirv_${name}) / sizeof(uint32_t)}},\n")
+    endforeach()
   endforeach()
   set(registry ${CMAKE_CURRENT_BINARY_DIR}/shader_registry.cpp)
   set(VKTRAIN_SHADER_INCLUDES "${includes}")

@@ -17,6 +17,12 @@ layout(std430, binding = 1) readonly buffer Grad { float dy[]; };
 layout(std430, binding = 1) readonly buffer Grad4 { vec4 dy4[]; };
 layout(std430, binding = 2) writeonly buffer Out { float result[]; };
 layout(std430, binding = 2) writeonly buffer Out4 { vec4 result4[]; };
+#ifdef VKT_WINDOWS
+#define VKT_WINDOW_BINDING 3
+#define VKT_WINDOWED 2
+const int saved_window = 0;
+const int dy_window = 1;
+#endif
 #include "vec4_access.glsl"
 layout(push_constant) uniform Push { uint n; float param; };
 

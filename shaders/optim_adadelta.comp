@@ -18,6 +18,14 @@ layout(std430, binding = 4) buffer AccDelta4 { vec4 acc_delta4[]; };
 #define GUARD_BINDING 5
 #define GUARD_CONSTANT 2
 #include "optim_guard.glsl"
+#ifdef VKT_WINDOWS
+#define VKT_WINDOW_BINDING 6
+#define VKT_WINDOWED 4
+const int value_window = 0;
+const int grad_window = 1;
+const int square_avg_window = 2;
+const int acc_delta_window = 3;
+#endif
 #include "vec4_access.glsl"
 layout(push_constant) uniform Push {
   uint n;

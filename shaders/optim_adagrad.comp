@@ -16,6 +16,13 @@ layout(std430, binding = 4) buffer Sum4 { vec4 state_sum4[]; };
 #define GUARD_BINDING 5
 #define GUARD_CONSTANT 2
 #include "optim_guard.glsl"
+#ifdef VKT_WINDOWS
+#define VKT_WINDOW_BINDING 6
+#define VKT_WINDOWED 3
+const int value_window = 0;
+const int grad_window = 1;
+const int state_sum_window = 2;
+#endif
 #include "vec4_access.glsl"
 layout(push_constant) uniform Push {
   uint n;

@@ -26,6 +26,15 @@ layout(std430, binding = 6) buffer MaxExpAvgSq4 { vec4 max_exp_avg_sq4[]; };
 #define GUARD_BINDING 7
 #define GUARD_CONSTANT 4
 #include "optim_guard.glsl"
+#ifdef VKT_WINDOWS
+#define VKT_WINDOW_BINDING 8
+#define VKT_WINDOWED 4
+const int value_window = 0;
+const int grad_window = 1;
+const int exp_avg_window = 2;
+const int exp_avg_sq_window = 3;
+const int max_exp_avg_sq_window = -1;
+#endif
 #include "vec4_access.glsl"
 layout(push_constant) uniform Push {
   uint n;

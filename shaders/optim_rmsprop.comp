@@ -23,6 +23,15 @@ layout(std430, binding = 5) buffer Momentum4 { vec4 momentum_buffer4[]; };
 #define GUARD_BINDING 6
 #define GUARD_CONSTANT 4
 #include "optim_guard.glsl"
+#ifdef VKT_WINDOWS
+#define VKT_WINDOW_BINDING 7
+#define VKT_WINDOWED 4
+const int value_window = 0;
+const int grad_window = 1;
+const int square_avg_window = 2;
+const int momentum_buffer_window = 3;
+const int grad_avg_window = -1;
+#endif
 #include "vec4_access.glsl"
 layout(push_constant) uniform Push {
   uint n;

@@ -23,6 +23,13 @@ layout(std430, binding = 4) buffer Momentum4 { vec4 momentum_buffer4[]; };
 #define GUARD_BINDING 5
 #define GUARD_CONSTANT 4
 #include "optim_guard.glsl"
+#ifdef VKT_WINDOWS
+#define VKT_WINDOW_BINDING 6
+#define VKT_WINDOWED 3
+const int value_window = 0;
+const int grad_window = 1;
+const int momentum_buffer_window = 2;
+#endif
 #include "vec4_access.glsl"
 layout(push_constant) uniform Push {
   uint n;

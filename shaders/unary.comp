@@ -12,6 +12,11 @@ layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 1) writeonly buffer Out { float result[]; };
 layout(std430, binding = 1) writeonly buffer Out4 { vec4 result4[]; };
 layout(push_constant) uniform Push { uint n; float alpha; float beta; };
+#ifdef VKT_WINDOWS
+#define VKT_WINDOW_BINDING 2
+#define VKT_WINDOWED 1
+const int x_window = 0;
+#endif
 #include "vec4_access.glsl"
 
 float apply(float v) {

@@ -167,10 +167,20 @@ void VulkanScheduler::record_dispatch(const Kernel& kernel, std::span<const Arg>
     accesses.push_back(access_of(tensor, read, write));
   }
   if (windows) {
-    for (size_t i = 0; i < windows->size(); ++i) {  // each tensor once: its windows are adjacent
+    // Each tensor's windows are adjacent: one read of the bytes from its first window's start to
+    // its last one's end, so that dispatches reading and writing disjoint ranges of one tensor (an
+    // update in place, windowed) need no barrier between them.
+    for (size_t i = 0; i < windows->size();) {
       const Tensor& tensor = (*windows)[i].tensor;
-      if (i == 0 || !(*windows)[i - 1].tensor.same_storage(tensor))
-        accesses.push_back(access_of(tensor, true, false));
+      uint64_t base = tensor.allocation()->offset + tensor.byte_offset();
+      uint64_t begin = (*windows)[i].offset, end = begin;
+      for (; i < windows->size() && (*windows)[i].tensor.same_storage(tensor); ++i) {
+        uint64_t offset = (*windows)[i].offset;
+        begin = std::min(begin, offset);
+        end = std::max(end, offset + std::min<uint64_t>(kUniformWindowBytes, tensor.nbytes() - offset));
+      }
+      accesses.push_back({reinterpret_cast<uint64_t>(tensor.allocation()->buffer()), base + begin,
+                          base + end, true, false});
     }
   }
 

@@ -39,8 +39,8 @@ void dispatch(ActivationKind kind, bool backward, bool from_output, const Tensor
   } push{uint32_t(saved.numel()), param};
   uint32_t vec4 = vec4_whole(uint64_t(saved.numel()), {saved, dy, out});
   Kernel kernel{"activation", {kElementwiseGroup, uint32_t(kind), backward, from_output, vec4}};
-  scheduler_of(saved).dispatch(kernel, {in(saved), in(dy), vkt::out(out)}, push,
-                               grid_fours(uint64_t(saved.numel())));
+  dispatch_fours(kernel, "activation_windows", {in(saved), in(dy), vkt::out(out)}, {saved, dy},
+                 uint64_t(saved.numel()), push, vec4);
 }
 
 }  // namespace

@@ -113,8 +113,8 @@ void unary_into(UnaryOp op, const Tensor& x, float alpha, const Tensor& out, flo
     float alpha, beta;
   } push{uint32_t(x.numel()), alpha, beta};
   uint32_t vec4 = vec4_whole(uint64_t(x.numel()), {x, out});
-  scheduler_of(x).dispatch({"unary", {kElementwiseGroup, uint32_t(op), vec4}}, {in(x), vkt::out(out)},
-                           push, grid_fours(uint64_t(x.numel())));
+  dispatch_fours({"unary", {kElementwiseGroup, uint32_t(op), vec4}}, "unary_windows",
+                 {in(x), vkt::out(out)}, {x}, uint64_t(x.numel()), push, vec4);
 }
 
 Tensor scale(const Tensor& x, float alpha) {

@@ -4,6 +4,8 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 #include "core/check.hpp"
 #include "core/scheduler_impl.hpp"
@@ -63,6 +65,26 @@ inline bool uniform_windows_available(const Device& device, uint32_t count) {
          limits.maxUniformBufferRange >= kUniformWindowBytes &&
          limits.maxPerStageDescriptorUniformBuffers >= count &&
          16 % limits.minUniformBufferOffsetAlignment == 0;
+}
+
+// Records a kernel over blocks of four (shaders/common/vec4_access.glsl) on n elements, with the
+// push constants `push` (which begin with the element count, uint32_t n) and the grid grid_fours.
+// On CPU devices with every block whole (`vec4`: vec4_whole) it records instead its windowed
+// variant `windowed_shader` (the shader built with VKT_WINDOWS), reading the tensors `windowed`
+// (in slot order; a placeholder, not of n elements, stands in with the first's windows) through
+// uniform-buffer windows: as many dispatches as the windows need, each binding the args of n
+// elements that it writes or reads through windows from its first block on (the others, read-only
+// tensors of their own shape, whole) and pushing its own count as n.
+void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
+                    std::initializer_list<Arg> args, std::initializer_list<Tensor> windowed,
+                    uint64_t n, const void* push, uint32_t push_size, bool vec4, uint32_t group);
+template <class Push>
+void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
+                    std::initializer_list<Arg> args, std::initializer_list<Tensor> windowed,
+                    uint64_t n, const Push& push, bool vec4, uint32_t group = kElementwiseGroup) {
+  static_assert(sizeof(Push) >= 4 && std::is_trivially_copyable_v<Push>);
+  dispatch_fours(kernel, windowed_shader, args, windowed, n, &push, uint32_t(sizeof(Push)), vec4,
+                 group);
 }
 
 // True when every tensor starts on 16 bytes, so a kernel may read and write it as vec4s (the

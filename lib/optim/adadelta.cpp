@@ -29,11 +29,12 @@ void Adadelta::step() {
     } push{uint32_t(param.value.numel()), slot.group,
            float(options_.rho),           float(1.0 - options_.rho),
            float(options_.eps),           float(*groups_[slot.group].weight_decay)};
-    scheduler_of(param.value)
-        .dispatch({"optim_adadelta", {kUpdateGroup, options_.maximize, guarded(), update_vec4(param)}},
-                  {inout(param.value), in(param.grad), in(lr_tensor()), inout(slot.buffers[0]),
-                   inout(slot.buffers[1]), in(guard())},
-                  push, update_grid(param));
+    dispatch_update(
+        {"optim_adadelta", {kUpdateGroup, options_.maximize, guarded(), update_vec4(param)}},
+        "optim_adadelta_windows",
+        {inout(param.value), in(param.grad), in(lr_tensor()), inout(slot.buffers[0]),
+         inout(slot.buffers[1]), in(guard())},
+        {param.value, param.grad, slot.buffers[0], slot.buffers[1]}, param, push);
   }
 }
 

@@ -29,11 +29,12 @@ void Adagrad::step() {
       float lr_decay, weight_decay, eps;
     } push{uint32_t(param.value.numel()), slot.group, float(options_.lr_decay),
            float(*groups_[slot.group].weight_decay), float(options_.eps)};
-    scheduler_of(param.value)
-        .dispatch({"optim_adagrad", {kUpdateGroup, options_.maximize, guarded(), update_vec4(param)}},
-                  {inout(param.value), in(param.grad), in(lr_tensor()), in(step_count()),
-                   inout(slot.buffers[0]), in(guard())},
-                  push, update_grid(param));
+    dispatch_update(
+        {"optim_adagrad", {kUpdateGroup, options_.maximize, guarded(), update_vec4(param)}},
+        "optim_adagrad_windows",
+        {inout(param.value), in(param.grad), in(lr_tensor()), in(step_count()),
+         inout(slot.buffers[0]), in(guard())},
+        {param.value, param.grad, slot.buffers[0]}, param, push);
   }
 }
 

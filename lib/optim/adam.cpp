@@ -52,9 +52,10 @@ void Adam::step() {
     uint32_t groups;
     float log_beta1, log_beta2;
   } bias{uint32_t(groups_.size()), float(std::log(beta1)), float(std::log(beta2))};
-  scheduler_of(corrections_).dispatch(
-      {"optim_adam_bias", {kUpdateGroup}},
-      {in(lr_tensor()), in(step_count()), out(corrections_)}, bias, grid_1d(groups_.size()));
+  scheduler_of(corrections_)
+      .dispatch({"optim_adam_bias", {kUpdateGroup}},
+                {in(lr_tensor()), in(step_count()), out(corrections_)}, bias,
+                grid_1d(groups_.size()));
   for (const Slot& slot : slots_) {
     const ParamRef& param = slot.param;
     if (param.value.numel() == 0) continue;
@@ -72,13 +73,14 @@ void Adam::step() {
            float(1.0 - beta2),
            float(options_.eps),
            float(*groups_[slot.group].weight_decay)};
-    scheduler_of(param.value)
-        .dispatch({"optim_adam", {kUpdateGroup, options_.amsgrad, decoupled_, options_.maximize, guarded(),
-                                  update_vec4(param)}},
-                  {inout(param.value), in(param.grad), in(lr_tensor()), in(corrections_),
-                   inout(slot.buffers[0]), inout(slot.buffers[1]),
-                   inout(buffer_or_placeholder(slot, 2, options_.amsgrad)), in(guard())},
-                  push, update_grid(param));
+    dispatch_update({"optim_adam",
+                     {kUpdateGroup, options_.amsgrad, decoupled_, options_.maximize, guarded(),
+                      update_vec4(param)}},
+                    "optim_adam_windows",
+                    {inout(param.value), in(param.grad), in(lr_tensor()), in(corrections_),
+                     inout(slot.buffers[0]), inout(slot.buffers[1]),
+                     inout(buffer_or_placeholder(slot, 2, options_.amsgrad)), in(guard())},
+                    {param.value, param.grad, slot.buffers[0], slot.buffers[1]}, param, push);
   }
 }
 

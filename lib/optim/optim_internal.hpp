@@ -19,13 +19,20 @@ using vkt::detail::scheduler_of;
 constexpr uint32_t kUpdateGroup = 256;
 
 // The update kernels take four elements per invocation (shaders/common/vec4_access.glsl): their
-// grid, and their VEC4 constant (vec4_whole: n a multiple of 4, the parameter and gradient on 16
+// VEC4 constant (vec4_whole: n a multiple of 4, the parameter and gradient on 16
 // bytes; state buffers are allocations of their own, always aligned).
-inline std::array<uint32_t, 3> update_grid(const ParamRef& param) {
-  return vkt::detail::grid_fours(uint64_t(param.value.numel()), kUpdateGroup);
-}
 inline uint32_t update_vec4(const ParamRef& param) {
   return vkt::detail::vec4_whole(uint64_t(param.value.numel()), {param.value, param.grad});
+}
+// Records an update kernel over the parameter (dispatch_fours in lib/ops/launch.hpp: its windowed
+// variant `windowed_shader` on CPU devices, reading `windowed` through uniform-buffer windows).
+template <class Push>
+void dispatch_update(const Kernel& kernel, std::string_view windowed_shader,
+                     std::initializer_list<Arg> args, std::initializer_list<Tensor> windowed,
+                     const ParamRef& param, const Push& push) {
+  vkt::detail::dispatch_fours(kernel, windowed_shader, args, windowed,
+                              uint64_t(param.value.numel()), push, update_vec4(param) != 0,
+                              kUpdateGroup);
 }
 
 // Multi-tensor reductions: each tensor's pass writes a block of kReductionSlots partial sums

@@ -33,13 +33,14 @@ void RMSprop::step() {
            float(options_.eps),           float(*groups_[slot.group].weight_decay),
            float(options_.momentum)};
     size_t momentum_index = centered ? 2 : 1;
-    scheduler_of(param.value)
-        .dispatch({"optim_rmsprop", {kUpdateGroup, centered, momentum, options_.maximize, guarded(),
-                                     update_vec4(param)}},
-                  {inout(param.value), in(param.grad), in(lr_tensor()), inout(slot.buffers[0]),
-                   inout(buffer_or_placeholder(slot, 1, centered)),
-                   inout(buffer_or_placeholder(slot, momentum_index, momentum)), in(guard())},
-                  push, update_grid(param));
+    const Tensor& momentum_buffer = buffer_or_placeholder(slot, momentum_index, momentum);
+    dispatch_update(
+        {"optim_rmsprop",
+         {kUpdateGroup, centered, momentum, options_.maximize, guarded(), update_vec4(param)}},
+        "optim_rmsprop_windows",
+        {inout(param.value), in(param.grad), in(lr_tensor()), inout(slot.buffers[0]),
+         inout(buffer_or_placeholder(slot, 1, centered)), inout(momentum_buffer), in(guard())},
+        {param.value, param.grad, slot.buffers[0], momentum_buffer}, param, push);
   }
 }
 

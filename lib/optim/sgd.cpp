@@ -29,12 +29,14 @@ void SGD::step() {
       float weight_decay, momentum, one_minus_dampening;
     } push{uint32_t(param.value.numel()), slot.group, float(*groups_[slot.group].weight_decay),
            float(options_.momentum), float(1.0 - options_.dampening)};
-    scheduler_of(param.value)
-        .dispatch({"optim_sgd", {kUpdateGroup, momentum, options_.nesterov, options_.maximize, guarded(),
-                                 update_vec4(param)}},
-                  {inout(param.value), in(param.grad), in(lr_tensor()), in(step_count()),
-                   inout(buffer_or_placeholder(slot, 0, momentum)), in(guard())},
-                  push, update_grid(param));
+    const Tensor& buffer = buffer_or_placeholder(slot, 0, momentum);
+    dispatch_update({"optim_sgd",
+                     {kUpdateGroup, momentum, options_.nesterov, options_.maximize, guarded(),
+                      update_vec4(param)}},
+                    "optim_sgd_windows",
+                    {inout(param.value), in(param.grad), in(lr_tensor()), in(step_count()),
+                     inout(buffer), in(guard())},
+                    {param.value, param.grad, buffer}, param, push);
   }
 }
 

@@ -37,8 +37,10 @@ VKT_CASE("binary", "add_sub_mul_div") {
 }
 
 VKT_CASE("unary", "scale_relu_add_scalar") {
-  // 2049 elements: the last block of four partial (the scalar kernel); 2048: whole blocks (vec4).
-  for (int64_t n : {2049, 2048}) {
+  // 2049 elements: the last block of four partial (the scalar kernel); 2048: whole blocks (vec4);
+  // 240012: on CPU devices two windowed dispatches (14 windows of 16384 floats each), the second's
+  // last window partial.
+  for (int64_t n : {2049, 2048, 240012}) {
     const Shape shape{1, n};
     std::vector<float> x = ctx.uniform(size_t(n));
     Tensor tx = ctx.upload(x, shape);

@@ -122,7 +122,7 @@ VKT_CASE("rmsprop", "centered_momentum") {
 
 VKT_CASE("rmsprop", "param_groups_and_set_lr") {
   Run run;
-  run.groups = {{{0, 2}, 0.002, 0.1}, {{1}, std::nullopt, std::nullopt}};
+  run.groups = {{{0, 2, 3}, 0.002, 0.1}, {{1}, std::nullopt, std::nullopt}};
   run.set_lrs = {{3, {0.004, 0.001}}};
   check_rmsprop(ctx, "", {.lr = 0.01, .momentum = 0.8, .centered = true}, run);
 }
@@ -140,7 +140,7 @@ VKT_CASE("adagrad", "lr_decay") {
 
 VKT_CASE("adagrad", "param_groups_and_set_lr") {
   Run run;
-  run.groups = {{{1}, 0.3, 0.05}, {{0, 2}, std::nullopt, std::nullopt}};
+  run.groups = {{{1, 3}, 0.3, 0.05}, {{0, 2}, std::nullopt, std::nullopt}};
   run.set_lrs = {{4, {0.05, 0.2}}};
   check_adagrad(ctx, "", {.lr = 0.1, .lr_decay = 0.1}, run);
 }
@@ -153,7 +153,7 @@ VKT_CASE("adadelta", "plain") {
 
 VKT_CASE("adadelta", "param_groups_and_set_lr") {
   Run run;
-  run.groups = {{{0}, 2.0, 0.2}, {{1, 2}, std::nullopt, std::nullopt}};
+  run.groups = {{{0, 3}, 2.0, 0.2}, {{1, 2}, std::nullopt, std::nullopt}};
   run.set_lrs = {{2, {0.5, 1.5}}};
   check_adadelta(ctx, "", {}, run);
 }

@@ -65,7 +65,7 @@ VKT_CASE("sgd", "param_groups_and_set_lr") {
   // Weights decayed at their own rate, the bias and the single element without decay; rates
   // changed between steps, per group and for all groups.
   Run run;
-  run.groups = {{{0, 1}, 0.05, 0.01}, {{2}, std::nullopt, 0.0}};
+  run.groups = {{{0, 1, 3}, 0.05, 0.01}, {{2}, std::nullopt, 0.0}};
   run.set_lrs = {{3, {0.02, 0.2}}, {5, {0.01, 0.01}}};
   check_sgd(ctx, "", {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.1}, run);
 }

@@ -1,0 +1,65 @@
+// dispatch_fours (launch.hpp): the elementwise kernels' windowed variants on CPU devices.
+#include "ops/launch.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace vkt::detail {
+
+namespace {
+// Windows a windowed elementwise dispatch binds (shaders/common/vec4_access.glsl: 14 / VKT_WINDOWED
+// a tensor).
+constexpr uint32_t kFoursWindows = 14;
+constexpr uint64_t kWindowBlocks = kUniformWindowBytes / 16;  // blocks of four floats in a window
+}  // namespace
+
+void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
+                    std::initializer_list<Arg> args, std::initializer_list<Tensor> windowed,
+                    uint64_t n, const void* push, uint32_t push_size, bool vec4, uint32_t group) {
+  const Tensor& first = args.begin()->tensor;
+  const Device& device = first.device();
+  if (!vec4 || windowed.size() == 0 || !cpu_device(device) ||
+      !uniform_windows_available(device, kFoursWindows)) {
+    scheduler_of(first).dispatch(kernel, {args.begin(), args.size()}, push, push_size,
+                                 grid_fours(n, group));
+    return;
+  }
+  VulkanScheduler& scheduler = *device.shared_state()->scheduler;
+  const uint64_t per_slot = kFoursWindows / windowed.size();
+  const uint64_t blocks = n / 4, span = per_slot * kWindowBlocks;
+  const Kernel variant{windowed_shader, kernel.spec};
+  std::vector<uint8_t> bytes(static_cast<const uint8_t*>(push),
+                             static_cast<const uint8_t*>(push) + push_size);
+  for (uint64_t b0 = 0; b0 < blocks; b0 += span) {
+    const uint64_t count = std::min(span, blocks - b0);
+    std::vector<Arg> bound;
+    for (const Arg& arg : args) {
+      bool elementwise = uint64_t(arg.tensor.numel()) == n &&
+                         (arg.access != Access::read ||
+                          std::any_of(windowed.begin(), windowed.end(),
+                                      [&](const Tensor& t) { return t.same_storage(arg.tensor); }));
+      if (!elementwise) {
+        bound.push_back(arg);
+        continue;
+      }
+      Tensor flat = arg.tensor.reshape({int64_t(n)});
+      bound.push_back({flat.narrow(int64_t(4 * b0), int64_t(4 * count)), arg.access});
+    }
+    UniformWindows windows;
+    for (const Tensor& tensor : windowed) {
+      const Tensor& source = uint64_t(tensor.numel()) == n ? tensor : *windowed.begin();
+      for (uint64_t w = 0; w < per_slot; ++w) {
+        uint64_t block = std::min(b0 + w * kWindowBlocks, blocks - 1);
+        windows.push_back({source, block * 16});
+      }
+    }
+    const uint32_t local_n = uint32_t(4 * count);
+    std::memcpy(bytes.data(), &local_n, sizeof(local_n));
+    scheduler.dispatch_windows(variant, bound, windows, bytes.data(), push_size,
+                               {uint32_t(kWindowBlocks / group),
+                                uint32_t((count + kWindowBlocks - 1) / kWindowBlocks), 1});
+  }
+}
+
+}  // namespace vkt::detail
