@@ -19,17 +19,24 @@ layout(push_constant) uniform Push {
   uint seed_lo, seed_hi, stream;
   uint threshold;  // ceil(p · 2^24)
   float scale;     // 1 / (1 − p), 0 when p = 1
+  uint block0;     // the windowed variant's first block (its counter offset); 0 otherwise
 };
+#ifdef VKT_WINDOWS
+#define VKT_WINDOW_BINDING 3
+#define VKT_WINDOWED 1
+const int x_window = 0;
+#endif
+#include "vec4_access.glsl"
 
 void main() {
   uint block = global_index();
   uint first = 4u * block;
   if (block >= (n + 3u) / 4u) return;
-  uvec4 words = philox_block(block, step[0], stream, seed_lo, seed_hi);
+  uvec4 words = philox_block(block0 + block, step[0], stream, seed_lo, seed_hi);
   // A multiply, not a select, as in PyTorch: a dropped NaN or Inf stays NaN.
   vec4 factor = vec4(greaterThanEqual(words >> 8u, uvec4(threshold))) * scale;
   if (VEC4) {
-    y4[block] = x4[block] * factor;
+    y4[block] = LOAD4(x, block, n) * factor;
     return;
   }
   for (uint k = 0u; k < 4u && first + k < n; ++k) y[first + k] = x[first + k] * factor[k];

@@ -1,6 +1,7 @@
 // Dropout and DropConnect (inverted), forward and backward: one kernel (shaders/dropout.comp) that
 // regenerates the Philox mask from (seed, stream, step, index) wherever it is needed.
 #include <cmath>
+#include <cstddef>
 
 #include "ops/launch.hpp"
 #include "vktrain/philox.hpp"
@@ -41,18 +42,21 @@ void apply_mask(const char* op, const Tensor& src, const Tensor& step, const Ten
   }
   uint32_t n = uint32_t(src.numel());
   // p = 1 keeps nothing (threshold 2^24 exceeds every 24-bit value) and scales by 0, not 1/0.
-  struct {
+  struct Push {
     uint32_t n, seed_lo, seed_hi, stream, threshold;
     float scale;
+    uint32_t block0;  // the windowed variant's first block, set per dispatch
   } push{n,
          uint32_t(params.seed),
          uint32_t(params.seed >> 32),
          params.stream,
          philox::dropout_threshold(params.p),
-         params.p < 1.0f ? 1.0f / (1.0f - params.p) : 0.0f};
+         params.p < 1.0f ? 1.0f / (1.0f - params.p) : 0.0f,
+         0};
   uint32_t vec4 = vec4_whole(n, {src, dst});
-  scheduler_of(src).dispatch({"dropout", {kElementwiseGroup, vec4}}, {in(src), in(step), out(dst)},
-                             push, grid_fours(n));
+  dispatch_fours({"dropout", {kElementwiseGroup, vec4}}, "dropout_windows",
+                 {in(src), in(step), out(dst)}, {src}, n, push, vec4, kElementwiseGroup,
+                 int(offsetof(Push, block0)));
 }
 
 }  // namespace

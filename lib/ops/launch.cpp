@@ -16,7 +16,8 @@ constexpr uint64_t kWindowBlocks = kUniformWindowBytes / 16;  // blocks of four 
 
 void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
                     std::initializer_list<Arg> args, std::initializer_list<Tensor> windowed,
-                    uint64_t n, const void* push, uint32_t push_size, bool vec4, uint32_t group) {
+                    uint64_t n, const void* push, uint32_t push_size, bool vec4, uint32_t group,
+                    int block0_at) {
   const Tensor& first = args.begin()->tensor;
   const Device& device = first.device();
   if (!vec4 || windowed.size() == 0 || !cpu_device(device) ||
@@ -56,6 +57,10 @@ void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
     }
     const uint32_t local_n = uint32_t(4 * count);
     std::memcpy(bytes.data(), &local_n, sizeof(local_n));
+    if (block0_at >= 0) {
+      const uint32_t first_block = uint32_t(b0);
+      std::memcpy(bytes.data() + block0_at, &first_block, sizeof(first_block));
+    }
     scheduler.dispatch_windows(variant, bound, windows, bytes.data(), push_size,
                                {uint32_t(kWindowBlocks / group),
                                 uint32_t((count + kWindowBlocks - 1) / kWindowBlocks), 1});

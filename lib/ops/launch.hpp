@@ -74,17 +74,21 @@ inline bool uniform_windows_available(const Device& device, uint32_t count) {
 // (in slot order; a placeholder, not of n elements, stands in with the first's windows) through
 // uniform-buffer windows: as many dispatches as the windows need, each binding the args of n
 // elements that it writes or reads through windows from its first block on (the others, read-only
-// tensors of their own shape, whole) and pushing its own count as n.
+// tensors of their own shape, whole) and pushing its own count as n. block0_at >= 0: the byte
+// offset in `push` of a uint32_t that gets each dispatch's first block (a kernel whose values
+// depend on the element's index: dropout's counter).
 void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
                     std::initializer_list<Arg> args, std::initializer_list<Tensor> windowed,
-                    uint64_t n, const void* push, uint32_t push_size, bool vec4, uint32_t group);
+                    uint64_t n, const void* push, uint32_t push_size, bool vec4, uint32_t group,
+                    int block0_at = -1);
 template <class Push>
 void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
                     std::initializer_list<Arg> args, std::initializer_list<Tensor> windowed,
-                    uint64_t n, const Push& push, bool vec4, uint32_t group = kElementwiseGroup) {
+                    uint64_t n, const Push& push, bool vec4, uint32_t group = kElementwiseGroup,
+                    int block0_at = -1) {
   static_assert(sizeof(Push) >= 4 && std::is_trivially_copyable_v<Push>);
   dispatch_fours(kernel, windowed_shader, args, windowed, n, &push, uint32_t(sizeof(Push)), vec4,
-                 group);
+                 group, block0_at);
 }
 
 // True when every tensor starts on 16 bytes, so a kernel may read and write it as vec4s (the
