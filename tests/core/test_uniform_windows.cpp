@@ -4,10 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <numeric>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "core/scheduler_impl.hpp"
 #include "core/state.hpp"
+#include "ops/launch.hpp"
 #include "test_device.hpp"
 #include "vktrain/vktrain.hpp"
 
@@ -54,4 +57,58 @@ TEST_CASE("dispatch_windows: misaligned, outside or too many windows are errors"
   CHECK_THROWS_WITH(dispatch({}), Catch::Contains("uniform windows"));
   detail::UniformWindows many(64, {data, 0});
   CHECK_THROWS_WITH(dispatch(many), Catch::Contains("64 uniform windows"));
+}
+
+TEST_CASE("bench_copy_windows: every float copied once, windows past the end repeated", "[core]") {
+  // vktrain-bench's windowed copy ceiling (bench/measure.cpp): 14 windows of 4096 vec4s a dispatch,
+  // here 3 whole ones and a partial fourth; the ten past the end repeat the last start.
+  const Device& device = testing::test_device();
+  if (!detail::uniform_windows_available(device, 14)) {
+    WARN("the device binds fewer than 14 uniform-buffer windows: nothing to check");
+    return;
+  }
+  const uint32_t vec4s = 3 * 4096 + 101;
+  std::vector<float> values(size_t(vec4s) * 4);
+  std::iota(values.begin(), values.end(), 0.5f);
+  Tensor src = Tensor::from_host(device, values, {int64_t(values.size())});
+  Tensor dst = Tensor::full(device, {int64_t(values.size())}, -1.0f);
+  detail::UniformWindows windows;
+  for (uint64_t w = 0; w < 14; ++w) windows.push_back({src, std::min<uint64_t>(w, 3) * 4096 * 16});
+  struct {
+    uint32_t first, count;
+  } push{0, vec4s};
+  const Arg args[] = {out(dst)};
+  scheduler(device).dispatch_windows(Kernel{"bench_copy_windows", {8}}, args, windows, &push,
+                                     sizeof(push), {1, 14, 1});
+  CHECK(dst.to_host() == values);
+}
+
+TEST_CASE("CPU devices run the windowed variants of the normalization and elementwise kernels",
+          "[core]") {
+  // Which kernel runs is invisible in the results (the conformance cases check those); the
+  // profiler's kernel names show it. GPUs keep the storage-buffer kernels.
+  const Device& device = testing::test_device();
+  if (!device.info().timestamp_queries) {
+    WARN("the device writes no timestamps: no profiler");
+    return;
+  }
+  const bool windowed = detail::cpu_device(device) && detail::uniform_windows_available(device, 14);
+  const Shape shape{3, 4, 8, 8};
+  Tensor x = Tensor::full(device, shape, 1.0f), dy = Tensor::full(device, shape, 0.5f);
+  Tensor y = Tensor::empty(device, shape), dx = Tensor::empty(device, shape);
+  Tensor mean = Tensor::empty(device, {4}), invstd = Tensor::empty(device, {4});
+  Tensor step = Tensor::zeros(device, {1}, DType::u32);
+  Profiler profiler(device);
+  batch_norm_forward(x, {}, {}, {}, {}, {}, mean, invstd, y);
+  batch_norm_backward(dy, x, {}, mean, invstd, dx, {}, {});
+  Tensor r = relu(x);
+  dropout_forward(x, step, y, {.p = 0.25f, .seed = 7});
+  std::set<std::string> names;
+  for (const KernelTime& k : profiler.kernels()) names.insert(k.name);
+  for (const char* base : {"norm_stats", "norm_apply", "norm_backward_reduce",
+                           "norm_backward_apply", "unary", "dropout"}) {
+    INFO(base);
+    CHECK(names.count(std::string(base) + "_windows") == (windowed ? 1u : 0u));
+    CHECK(names.count(base) == (windowed ? 0u : 1u));
+  }
 }
