@@ -2,6 +2,7 @@
 #include "ops/launch.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <vector>
 
@@ -26,6 +27,7 @@ void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
                                  grid_fours(n, group));
     return;
   }
+  assert(kWindowBlocks % group == 0);  // workgroup x covers a window's blocks exactly
   VulkanScheduler& scheduler = *device.shared_state()->scheduler;
   const uint64_t per_slot = kFoursWindows / windowed.size();
   const uint64_t blocks = n / 4, span = per_slot * kWindowBlocks;
