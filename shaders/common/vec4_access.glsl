@@ -12,7 +12,7 @@
                name[min(4u * (b) + 2u, (n) - 1u)], name[min(4u * (b) + 3u, (n) - 1u)]))
 #else
 // The windowed variant (<shader>_windows, this file compiled with VKT_WINDOWS defined; the host
-// takes it on CPU devices with VEC4 set: lib/ops/launch.hpp, dispatch_fours_windows). The tensors
+// takes it on CPU devices with VEC4 set: dispatch_fours, lib/ops/launch.cpp). The tensors
 // the shader reads are read through uniform-buffer windows of 64 KiB, which llvmpipe loads with a
 // branch-free gather where a storage-buffer load is a loop over the lanes (docs/performance-notes.md,
 // Change 32). Before including this file the shader defines VKT_WINDOW_BINDING (the binding after
