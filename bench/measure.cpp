@@ -13,8 +13,6 @@ namespace vkt::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// Windows a bench_copy_windows dispatch reads (the shader's kWindows).
-constexpr uint32_t kCopyWindows = 14;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -171,7 +169,7 @@ Ceilings measure_ceilings(const Device& device, const Options& options) {
   // conv2d read their operands this way).
   const auto& limits = device.shared_state()->properties.limits;
   if (device.info().uniform_buffer_windows &&
-      limits.maxPerStageDescriptorUniformBuffers >= kCopyWindows &&
+      limits.maxPerStageDescriptorUniformBuffers >= detail::kDispatchWindows &&
       limits.maxUniformBufferRange >= detail::kUniformWindowBytes) {
     detail::VulkanScheduler& windowed = *device.shared_state()->scheduler;
     const uint32_t vec4s = uint32_t(floats / 4);
@@ -179,9 +177,9 @@ Ceilings measure_ceilings(const Device& device, const Options& options) {
     for (uint32_t group : {8u, 64u, 256u}) {
       Kernel kernel{"bench_copy_windows", {group}};
       auto call = [&windowed, kernel, src, dst, vec4s, window_vec4s] {
-        for (uint64_t first = 0; first < vec4s; first += kCopyWindows * window_vec4s) {
+        for (uint64_t first = 0; first < vec4s; first += detail::kDispatchWindows * window_vec4s) {
           detail::UniformWindows windows;
-          for (uint64_t w = 0; w < kCopyWindows; ++w) {
+          for (uint64_t w = 0; w < detail::kDispatchWindows; ++w) {
             uint64_t at = std::min<uint64_t>(first + w * window_vec4s, vec4s - 1);
             windows.push_back({src, at / window_vec4s * window_vec4s * 16});
           }
@@ -189,7 +187,7 @@ Ceilings measure_ceilings(const Device& device, const Options& options) {
             uint32_t first, count;
           } push{uint32_t(first), vec4s};
           windowed.dispatch_windows(kernel, {{out(dst)}}, windows, &push, sizeof(push),
-                                    {1, kCopyWindows, 1});
+                                    {1, detail::kDispatchWindows, 1});
         }
       };
       Timing timing = measure(device, call, options);

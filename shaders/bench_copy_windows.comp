@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : enable
 // Copy bandwidth through uniform-buffer windows (vktrain-bench's memory ceiling, with bench_copy):
 // the source is read through kWindows windows of 64 KiB (lib/core/scheduler_impl.hpp), the
 // destination written as a storage buffer, every byte read once and written once. One dispatch
@@ -8,8 +9,7 @@
 // (docs/performance-notes.md, 2026-12-03), so on some CPU hosts this is the faster copy.
 layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;
 
-const uint kWindows = 14;        // bench/measure.cpp: kCopyWindows
-const uint kWindowVec4s = 4096;  // 64 KiB
+#include "uniform_windows.glsl"
 
 layout(std430, binding = 0) writeonly buffer Dst { vec4 dst[]; };
 layout(std140, binding = 1) uniform Window { vec4 v[kWindowVec4s]; } windows[kWindows];

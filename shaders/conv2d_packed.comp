@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : enable
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_EXT_control_flow_attributes : enable
 // conv2d forward (MODE 0) and backward-data (MODE 1, unit stride) as conv2d_subgroup.comp's
@@ -35,8 +36,7 @@ layout(constant_id = 5) const uint KH = 3;  // the kernel's size: the tap loops 
 layout(constant_id = 6) const uint KW = 3;
 layout(constant_id = 7) const bool QUADS = false;
 
-const uint kWindows = 14;        // lib/ops/conv2d_packed.cpp: kPackedWindows
-const uint kWindowVec4s = 4096;  // 64 KiB
+#include "uniform_windows.glsl"
 const uint kQuads = QUADS ? TN / 4 : 0;  // quads per lane
 const uint kQuadArrays = QUADS ? TN / 4 : 1;
 const uint V = (KW + 6) / 4;             // vec4s a quad's taps of one kernel row span

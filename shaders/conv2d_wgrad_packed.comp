@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : enable
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_EXT_control_flow_attributes : enable
 // conv2d backward-weight as conv2d_wgrad_subgroup.comp's implicit GEMM, with dy and the
@@ -25,8 +26,7 @@ layout(constant_id = 4) const bool ACCUMULATE = false;  // dW += result (only wi
 layout(constant_id = 5) const uint KH = 3;
 layout(constant_id = 6) const uint KW = 3;
 
-const uint kWindows = 14;        // lib/ops/conv2d_packed.cpp: kPackedWindows
-const uint kWindowVec4s = 4096;  // 64 KiB
+#include "uniform_windows.glsl"
 
 layout(std430, binding = 0) buffer Result { float result[]; };    // dW (Cout, Cin, kH, kW) or partials
 layout(std430, binding = 1) buffer Partial { float partial[]; };  // like Result: sums so far

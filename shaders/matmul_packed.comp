@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : enable
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_EXT_control_flow_attributes : enable
 // One chunk of k of C = op(A) · op(B) [+ bias] [activation], with both operands read through
@@ -31,8 +32,7 @@ layout(constant_id = 5) const bool ACCUMULATE = false;  // C += result
 layout(constant_id = 6) const bool SWAP = false;        // U = op(B)ᵀ, D = op(A)ᵀ: bias follows U
 layout(constant_id = 7) const bool U_PANELS = false;    // U packed k-major (see below)
 
-const uint kWindows = 14;        // lib/ops/matmul_packed.cpp: kPackedWindows
-const uint kWindowVec4s = 4096;  // 64 KiB
+#include "uniform_windows.glsl"
 
 layout(std430, binding = 0) buffer C { float c[]; };
 layout(std430, binding = 1) buffer Partial { float partial[]; };  // like C: sums after a chunk

@@ -8,7 +8,6 @@ layout(constant_id = 1) const bool HAS_GAMMA = false;
 layout(constant_id = 2) const bool HAS_BETA = false;
 layout(constant_id = 3) const bool RELU = false;
 
-const uint kWindows = 14;  // lib/ops/norm_kernels.cpp: kNormWindows
 layout(std430, binding = 0) readonly buffer Mean { float mean[]; };
 layout(std430, binding = 1) readonly buffer Invstd { float invstd[]; };
 layout(std430, binding = 2) readonly buffer Gamma { float gamma[]; };

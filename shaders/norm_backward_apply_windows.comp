@@ -11,7 +11,7 @@ layout(constant_id = 2) const bool HAS_GAMMA = false;
 layout(constant_id = 3) const bool MASKED = false;
 layout(constant_id = 4) const bool HAS_BETA = false;  // with MASKED
 
-const uint kPerTensor = 7;  // lib/ops/norm_kernels.cpp: kNormWindows / 2
+const uint kPerTensor = kWindows / 2;
 layout(std430, binding = 0) readonly buffer Mean { float mean[]; };
 layout(std430, binding = 1) readonly buffer Invstd { float invstd[]; };
 layout(std430, binding = 2) readonly buffer Gamma { float gamma[]; };

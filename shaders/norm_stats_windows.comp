@@ -7,7 +7,6 @@
 // chunks), or, FINAL (one chunk per row), mean and invstd = 1/sqrt(var + eps), var biased.
 layout(constant_id = 1) const bool FINAL = false;
 
-const uint kWindows = 14;  // lib/ops/norm_kernels.cpp: kNormWindows
 layout(std430, binding = 0) writeonly buffer OutMean { float out_mean[]; };    // (rows[, chunks])
 layout(std430, binding = 1) writeonly buffer OutSecond { float out_second[]; };  // invstd or M2
 layout(std140, binding = 2) uniform Window { vec4 v[kWindowVec4s]; } windows[kWindows];

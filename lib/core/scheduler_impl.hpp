@@ -22,6 +22,9 @@ struct DeviceState;
 // The bytes one uniform-buffer window covers: the smallest maxUniformBufferRange the spec allows
 // is 16 KiB, lavapipe's (and most GPUs') is 64 KiB.
 constexpr uint64_t kUniformWindowBytes = 64 * 1024;
+// The windows every windowed kernel declares and binds per dispatch (shaders/common/
+// uniform_windows.glsl: kWindows): lavapipe allows 15 uniform buffers per stage.
+constexpr uint32_t kDispatchWindows = 14;
 
 // An array of uniform-buffer windows, bound after a dispatch's storage buffers: window i covers
 // bytes [offset, offset + min(kUniformWindowBytes, what is left)) of its tensor, and the dispatch

@@ -3,7 +3,7 @@
 // result channels (conv2d_weight_pack.comp; backward-data transposes it on the way); the source
 // is zero-padded (conv2d_pad.comp) where the taps reach past it and, for the quads of unit-stride
 // rows, to rows of whole vec4s; then one dispatch per block of channel tiles (a window each) by
-// images (their source planes in the windows left), the fewest that fit in kPackedWindows
+// images (their source planes in the windows left), the fewest that fit in kDispatchWindows
 // windows. The sums run in conv2d_subgroup.comp's order: results are bit-identical to the other
 // conv2d kernels.
 #include "ops/conv2d_packed.hpp"
@@ -16,7 +16,6 @@ namespace vkt::detail {
 
 namespace {
 
-constexpr uint32_t kPackedWindows = 14;  // shaders/conv2d_packed.comp: kWindows
 constexpr uint64_t kWindowFloats = kUniformWindowBytes / 4;
 // A window starts on 16 bytes: up to 3 floats before its first plane.
 constexpr uint64_t kPlaneFloats = kWindowFloats - 3;
@@ -129,7 +128,7 @@ bool packed_conv2d_fits(const PackedConvPass& p, const Tensor& source, const Ten
   const uint64_t ppw = l.planes_per_window;
   // One channel tile's window leaves the rest for the planes of at least one image; float
   // indices stay far inside 32 bits.
-  return ppw > 0 && uint64_t(p.src_channels) <= (kPackedWindows - 1) * ppw &&
+  return ppw > 0 && uint64_t(p.src_channels) <= (kDispatchWindows - 1) * ppw &&
          uint64_t(p.batch * p.src_channels * pad.h * pad.w) < (uint64_t(1) << 31) &&
          aligned(source) && aligned(weight);
 }
@@ -159,8 +158,8 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
   const uint64_t ppw = l.planes_per_window, channels = uint64_t(p.src_channels);
   // The block: channel tiles (a window each) by images, the fewest dispatches that fit.
   uint64_t block_c = 1, block_n = 1, best = UINT64_MAX;
-  for (uint64_t bc = 1; bc < kPackedWindows && bc <= c_tiles; ++bc) {
-    uint64_t bn = std::min<uint64_t>(uint64_t(p.batch), (kPackedWindows - bc) * ppw / channels);
+  for (uint64_t bc = 1; bc < kDispatchWindows && bc <= c_tiles; ++bc) {
+    uint64_t bn = std::min<uint64_t>(uint64_t(p.batch), (kDispatchWindows - bc) * ppw / channels);
     if (bn == 0) break;
     uint64_t dispatches = ceil_div(c_tiles, bc) * ceil_div(uint64_t(p.batch), bn);
     if (dispatches < best) block_c = bc, block_n = bn, best = dispatches;
@@ -183,8 +182,8 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
         uint64_t start = (first_plane + w * ppw) * plane;
         windows.push_back({padded, start / 4 * 16});
       }
-      // The shader declares all kPackedWindows; the unused ones repeat the last.
-      while (windows.size() < kPackedWindows) windows.push_back(windows.back());
+      // The shader declares all kDispatchWindows; the unused ones repeat the last.
+      while (windows.size() < kDispatchWindows) windows.push_back(windows.back());
       Push push{uint32_t(p.src_channels), uint32_t(l.pad.h),     uint32_t(l.pad.w),
                 uint32_t(p.dst_channels), uint32_t(p.dst_h),     uint32_t(p.dst_w),
                 uint32_t(k),              uint32_t(p.stride_h),  uint32_t(p.stride_w),
@@ -221,7 +220,7 @@ void packed_conv2d_wgrad(const PackedConvPass& p, const Tensor& dy, const Tensor
   const uint64_t dy_image = uint64_t(p.dst_channels) * plane;
   const uint64_t gemm_m = uint64_t(p.src_channels * p.kernel_h * p.kernel_w);
   const uint64_t weights = gemm_m * uint64_t(p.dst_channels);
-  const uint64_t images_per_dispatch = kPackedWindows / 2, batch = uint64_t(p.batch);
+  const uint64_t images_per_dispatch = kDispatchWindows / 2, batch = uint64_t(p.batch);
   const bool chained = batch > images_per_dispatch;
   // Without splits, dispatches after the first continue from sums kept in a scratch tensor; with
   // them, the partials themselves hold the sums so far.
@@ -237,7 +236,7 @@ void packed_conv2d_wgrad(const PackedConvPass& p, const Tensor& dy, const Tensor
       windows.push_back({dy, i * dy_image / 4 * 16});
       windows.push_back({padded, i * x_image / 4 * 16});
     }
-    while (windows.size() < kPackedWindows) windows.push_back(windows.back());
+    while (windows.size() < kDispatchWindows) windows.push_back(windows.back());
     const uint64_t split0 = i0 * plane / split_positions;
     const uint64_t split_end = ceil_div(std::min(positions, (i0 + images) * plane), split_positions);
     struct {

@@ -9,9 +9,6 @@
 namespace vkt::detail {
 
 namespace {
-// Windows a windowed elementwise dispatch binds (shaders/common/vec4_access.glsl: 14 / VKT_WINDOWED
-// a tensor).
-constexpr uint32_t kFoursWindows = 14;
 constexpr uint64_t kWindowBlocks = kUniformWindowBytes / 16;  // blocks of four floats in a window
 }  // namespace
 
@@ -22,16 +19,21 @@ void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
   const Tensor& first = args.begin()->tensor;
   const Device& device = first.device();
   if (!vec4 || windowed.size() == 0 || !cpu_device(device) ||
-      !uniform_windows_available(device, kFoursWindows)) {
+      !uniform_windows_available(device, kDispatchWindows)) {
     scheduler_of(first).dispatch(kernel, {args.begin(), args.size()}, push, push_size,
                                  grid_fours(n, group));
     return;
   }
   assert(kWindowBlocks % group == 0);  // workgroup x covers a window's blocks exactly
   VulkanScheduler& scheduler = *device.shared_state()->scheduler;
-  const uint64_t per_slot = kFoursWindows / windowed.size();
+  const uint64_t per_slot = kDispatchWindows / windowed.size();
   const uint64_t blocks = n / 4, span = per_slot * kWindowBlocks;
   const Kernel variant{windowed_shader, kernel.spec};
+  // A placeholder (not of n elements: an optional state the kernel does not read) reads the first
+  // tensor's windows.
+  std::vector<Tensor> sources;
+  for (const Tensor& tensor : windowed)
+    sources.push_back(uint64_t(tensor.numel()) == n ? tensor : *windowed.begin());
   std::vector<uint8_t> bytes(static_cast<const uint8_t*>(push),
                              static_cast<const uint8_t*>(push) + push_size);
   for (uint64_t b0 = 0; b0 < blocks; b0 += span) {
@@ -49,14 +51,9 @@ void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
       Tensor flat = arg.tensor.reshape({int64_t(n)});
       bound.push_back({flat.narrow(int64_t(4 * b0), int64_t(4 * count)), arg.access});
     }
-    UniformWindows windows;
-    for (const Tensor& tensor : windowed) {
-      const Tensor& source = uint64_t(tensor.numel()) == n ? tensor : *windowed.begin();
-      for (uint64_t w = 0; w < per_slot; ++w) {
-        uint64_t block = std::min(b0 + w * kWindowBlocks, blocks - 1);
-        windows.push_back({source, block * 16});
-      }
-    }
+    UniformWindows windows = tensor_windows(sources, uint32_t(per_slot), [&](uint32_t w) {
+      return std::min(b0 + w * kWindowBlocks, blocks - 1) * 16;
+    });
     const uint32_t local_n = uint32_t(4 * count);
     std::memcpy(bytes.data(), &local_n, sizeof(local_n));
     if (block0_at >= 0) {

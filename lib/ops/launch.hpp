@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -35,26 +36,22 @@ inline std::array<uint32_t, 3> grid_fours(uint64_t n, uint32_t group = kElementw
   return grid_1d((n + 3) / 4, group);
 }
 
-inline Scheduler& scheduler_of(const Tensor& t) {
-  return t.device().scheduler();
-}
+inline Scheduler& scheduler_of(const Tensor& t) { return t.device().scheduler(); }
 
 // A grid of workgroups within the device's limits, or an error naming the op and `what` needs it.
 inline void require_grid(const DeviceInfo& info, const std::array<uint32_t, 3>& groups,
                          const char* op, const std::string& what) {
-  VKT_REQUIRE(
-      groups[0] <= info.max_workgroup_count[0] && groups[1] <= info.max_workgroup_count[1] &&
-          groups[2] <= info.max_workgroup_count[2],
-      op,
-      "problem too large for one dispatch: " + what + " needs " + std::to_string(groups[0]) +
-          " x " + std::to_string(groups[1]) + " x " + std::to_string(groups[2]) + " workgroups");
+  VKT_REQUIRE(groups[0] <= info.max_workgroup_count[0] &&
+                  groups[1] <= info.max_workgroup_count[1] &&
+                  groups[2] <= info.max_workgroup_count[2],
+              op, "problem too large for one dispatch: " + what + " needs " +
+                      std::to_string(groups[0]) + " x " + std::to_string(groups[1]) + " x " +
+                      std::to_string(groups[2]) + " workgroups");
 }
 
 // CPU drivers (lavapipe) run a workgroup's invocations as SIMD lanes of one thread: kernels pick
 // smaller groups and other tilings there.
-inline bool cpu_device(const Device& device) {
-  return device.info().type == "cpu";
-}
+inline bool cpu_device(const Device& device) { return device.info().type == "cpu"; }
 
 // True when the device binds `count` uniform-buffer windows (UniformWindows,
 // core/scheduler_impl.hpp) at offsets that are multiples of 16 bytes: the packed matmul and conv2d
@@ -65,6 +62,17 @@ inline bool uniform_windows_available(const Device& device, uint32_t count) {
          limits.maxUniformBufferRange >= kUniformWindowBytes &&
          limits.maxPerStageDescriptorUniformBuffers >= count &&
          16 % limits.minUniformBufferOffsetAlignment == 0;
+}
+
+// One dispatch's windows over `tensors`, `per_tensor` each, tensor by tensor as the windowed
+// shaders index them: window k of every tensor at byte offset(k) of it.
+template <class Offset>
+UniformWindows tensor_windows(std::span<const Tensor> tensors, uint32_t per_tensor, Offset offset) {
+  UniformWindows windows;
+  windows.reserve(tensors.size() * per_tensor);
+  for (const Tensor& t : tensors)
+    for (uint32_t k = 0; k < per_tensor; ++k) windows.push_back({t, offset(k)});
+  return windows;
 }
 
 // Records a kernel over blocks of four (shaders/common/vec4_access.glsl) on n elements, with the
@@ -114,9 +122,9 @@ inline void require_defined(const Tensor& t, const char* op, const char* name) {
 
 inline void require_dtype(const Tensor& t, DType dtype, const char* op, const char* name) {
   require_defined(t, op, name);
-  VKT_REQUIRE(
-      t.dtype() == dtype, op,
-      std::string(name) + " is " + dtype_name(t.dtype()) + ", expected " + dtype_name(dtype));
+  VKT_REQUIRE(t.dtype() == dtype, op,
+              std::string(name) + " is " + dtype_name(t.dtype()) + ", expected " +
+                  dtype_name(dtype));
 }
 
 inline void require_same_shape(const Tensor& a, const Tensor& b, const char* op, const char* name_a,

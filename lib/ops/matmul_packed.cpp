@@ -5,7 +5,7 @@
 // k-major tiles; D is packed into k-major panels. Packing is a vkCmdCopyBuffer of rows where the
 // operand's rows (of U or D) are contiguous and a panel is at least kMinCopiedWidth rows wide,
 // else matmul_pack.comp. Then, per chunk of k, one
-// dispatch per block of U rows by D panels that fits in kPackedWindows windows. Chunks after the
+// dispatch per block of U rows by D panels that fits in kDispatchWindows windows. Chunks after the
 // first continue each output's fma chain from the partial sums the previous chunk stored, so
 // results are bit-identical to the other kernels.
 #include "ops/matmul_packed.hpp"
@@ -18,7 +18,6 @@ namespace vkt::detail {
 
 namespace {
 
-constexpr uint32_t kPackedWindows = 14;  // shaders/matmul_packed.comp: kWindows
 constexpr uint64_t kWindowFloats = kUniformWindowBytes / 4;
 constexpr uint32_t kPackGroup = 64;
 
@@ -142,8 +141,8 @@ void packed_matmul(const Tensor& a, const Tensor& b, const Tensor& c, const Matm
       // The block: tiles of U rows (a window each) by D panels, the fewest dispatches that fit.
       const uint64_t d_floats = kc * nd;
       uint64_t block_u = 1, block_d = 1, best = UINT64_MAX;
-      for (uint64_t bu = 1; bu < kPackedWindows && bu <= u_tiles; ++bu) {
-        uint64_t bd = std::min(d_panels, (kPackedWindows - bu) * kWindowFloats / d_floats);
+      for (uint64_t bu = 1; bu < kDispatchWindows && bu <= u_tiles; ++bu) {
+        uint64_t bd = std::min(d_panels, (kDispatchWindows - bu) * kWindowFloats / d_floats);
         if (bd == 0) break;
         uint64_t dispatches = ceil_div(u_tiles, bu) * ceil_div(d_panels, bd);
         if (dispatches < best) block_u = bu, block_d = bd, best = dispatches;
@@ -158,8 +157,8 @@ void packed_matmul(const Tensor& a, const Tensor& b, const Tensor& c, const Matm
             windows.push_back({u_tensor, tile_start(t0 + t) * 4});
           const uint32_t u_windows = uint32_t(windows.size());
           add_windows(windows, packed_d, q0 * d_floats, q_count * d_floats);
-          // The shader declares all kPackedWindows; the unused ones repeat the last.
-          while (windows.size() < kPackedWindows) windows.push_back(windows.back());
+          // The shader declares all kDispatchWindows; the unused ones repeat the last.
+          while (windows.size() < kDispatchWindows) windows.push_back(windows.back());
           GemmPush push{uint32_t(u.rows),
                         uint32_t(d.rows),
                         uint32_t(kc),
@@ -189,7 +188,7 @@ void packed_matmul(const Tensor& a, const Tensor& b, const Tensor& c, const Matm
 namespace vkt {
 
 bool packed_matmul_available(const Device& device) {
-  return detail::uniform_windows_available(device, detail::kPackedWindows);
+  return detail::uniform_windows_available(device, detail::kDispatchWindows);
 }
 
 }  // namespace vkt

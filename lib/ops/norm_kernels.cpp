@@ -47,12 +47,10 @@ constexpr uint64_t kMinChunkCpu = 16384;
 // Offsets one invocation of norm_apply / norm_backward_apply handles, at most.
 constexpr uint64_t kMaxPlaneRun = 16;
 
-// The windowed reductions (shaders/common/norm_windows.glsl): windows per dispatch
-// (norm_stats_windows reads x through all of them, norm_backward_reduce_windows dy and x through
-// half each), and the most runs a chunk: at most the windows one tensor gets in the backward, so a
-// dispatch holds whole chunks.
-constexpr uint32_t kNormWindows = 14;
-constexpr uint32_t kWindowChunkRuns = 7;
+// The windowed reductions (shaders/common/norm_windows.glsl): norm_stats_windows reads x through
+// all kDispatchWindows windows, norm_backward_reduce_windows dy and x through half each; a chunk is
+// at most the runs one tensor gets in the backward, so a dispatch holds whole chunks.
+constexpr uint32_t kWindowChunkRuns = kDispatchWindows / 2;
 constexpr uint64_t kWindowFloats = kUniformWindowBytes / 4;
 
 // The reductions read fours of floats where the runs are whole fours on 16 bytes.
@@ -156,7 +154,7 @@ NormChunks norm_chunks(const Device& device, const NormRows& rows) {
   // Change 30). One run a chunk measured ~1.5x slower there (more, shorter workgroups).
   if (cpu && columns == 0 && rows.seg_len % 4 == 0 && rows.seg_len <= kWindowFloats &&
       rows.segments <= uint64_t(kWindowChunkRuns) * kMaxChunks &&
-      uniform_windows_available(device, kNormWindows)) {
+      uniform_windows_available(device, kDispatchWindows)) {
     uint32_t runs = std::min(kWindowChunkRuns, rows.segments);
     result.chunk_len = runs * rows.seg_len;
     result.chunks = uint32_t((rows.segments + runs - 1) / runs);
@@ -175,24 +173,22 @@ bool use_windows(const NormChunks& chunks, std::initializer_list<Tensor> tensors
 }
 
 // The dispatches of a windowed reduction: per block of window_rows rows, per group of chunks that
-// fits the windows, each tensor's windows (kNormWindows / tensors of them) over those chunks' runs,
+// fits the windows, each tensor's windows (kDispatchWindows / tensors of them) over those chunks' runs,
 // as shaders/common/norm_windows.glsl reads them; runs past the last repeat it.
 void dispatch_norm_windows(const Kernel& kernel, std::initializer_list<Arg> args,
                            std::initializer_list<Tensor> tensors, const NormRows& rows,
                            const NormChunks& chunks, float eps) {
   const Tensor& first = *tensors.begin();
   VulkanScheduler& scheduler = *first.device().shared_state()->scheduler;
-  const uint32_t per_tensor = kNormWindows / uint32_t(tensors.size());
+  const uint32_t per_tensor = kDispatchWindows / uint32_t(tensors.size());
   const uint32_t runs = chunks.window_runs, slots = per_tensor / runs;
   for (uint32_t row0 = 0; row0 < rows.rows; row0 += chunks.window_rows) {
     for (uint32_t run0 = 0; run0 < rows.segments; run0 += slots * runs) {
-      UniformWindows windows;
-      for (const Tensor& t : tensors) {
-        for (uint32_t k = 0; k < per_tensor; ++k) {
-          uint64_t run = std::min<uint64_t>(run0 + k, rows.segments - 1);
-          windows.push_back({t, (run * rows.rows + row0) * rows.seg_len * 4});
-        }
-      }
+      UniformWindows windows =
+          tensor_windows({tensors.begin(), tensors.size()}, per_tensor, [&](uint32_t k) {
+            uint64_t run = std::min<uint64_t>(run0 + k, rows.segments - 1);
+            return (run * rows.rows + row0) * rows.seg_len * 4;
+          });
       struct {
         uint32_t rows, segments, seg4, runs_per_chunk, chunks, row0, run0;
         float eps;
@@ -209,10 +205,10 @@ void dispatch_norm_windows(const Kernel& kernel, std::initializer_list<Arg> args
 // planes (whole fours on 16 bytes, both indices constant over a plane) that fit a window.
 bool use_plane_windows(const Device& device, const NormPlanes& planes) {
   return cpu_device(device) && planes.vec4 && planes.plane_len <= kWindowFloats / 4 &&
-         uniform_windows_available(device, kNormWindows);
+         uniform_windows_available(device, kDispatchWindows);
 }
 
-// The dispatches of a windowed plane kernel: each binds kNormWindows / tensors windows of every
+// The dispatches of a windowed plane kernel: each binds kDispatchWindows / tensors windows of every
 // tensor in `tensors`, window w at plane plane0 + w·per_window; the windows past the last plane
 // repeat it.
 void dispatch_plane_windows(const Kernel& kernel, std::initializer_list<Arg> args,
@@ -220,16 +216,14 @@ void dispatch_plane_windows(const Kernel& kernel, std::initializer_list<Arg> arg
                             const NormPlanes& planes, float count) {
   const Tensor& first = *tensors.begin();
   VulkanScheduler& scheduler = *first.device().shared_state()->scheduler;
-  const uint32_t per_tensor = kNormWindows / uint32_t(tensors.size());
+  const uint32_t per_tensor = kDispatchWindows / uint32_t(tensors.size());
   const uint32_t per_window = uint32_t(kWindowFloats / 4 / planes.plane_len);
   for (uint64_t plane0 = 0; plane0 < planes.planes; plane0 += uint64_t(per_tensor) * per_window) {
-    UniformWindows windows;
-    for (const Tensor& t : tensors) {
-      for (uint32_t w = 0; w < per_tensor; ++w) {
-        uint64_t plane = std::min<uint64_t>(plane0 + uint64_t(w) * per_window, planes.planes - 1);
-        windows.push_back({t, plane * planes.plane_len * 16});
-      }
-    }
+    UniformWindows windows =
+        tensor_windows({tensors.begin(), tensors.size()}, per_tensor, [&](uint32_t w) {
+          uint64_t plane = std::min<uint64_t>(plane0 + uint64_t(w) * per_window, planes.planes - 1);
+          return plane * planes.plane_len * 16;
+        });
     struct {
       uint32_t planes, plane_len, per_window, plane0, stat_div, stat_mod, channel_div, channel_mod;
       float count;

@@ -10,7 +10,7 @@
 #extension GL_GOOGLE_include_directive : enable
 layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;
 
-const uint kWindowVec4s = 4096;  // 64 KiB (lib/core/scheduler_impl.hpp: kUniformWindowBytes)
+#include "uniform_windows.glsl"
 
 layout(push_constant) uniform Push {
   uint planes, plane_len, per_window, plane0, stat_div, stat_mod, channel_div, channel_mod;

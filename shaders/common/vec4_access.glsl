@@ -19,11 +19,11 @@
 // its storage buffers), VKT_WINDOWED (how many tensors it reads so) and, for every tensor it
 // LOAD4s, a constant int <name>_window: its slot, 0 .. VKT_WINDOWED − 1, or −1 for a tensor read as
 // a storage buffer still (an optional state few calls use). Slot s has windows
-// [s·P, s·P + P), P = 14 / VKT_WINDOWED; a dispatch covers P windows of blocks from its first, every
+// [s·P, s·P + P), P = kWindows / VKT_WINDOWED; a dispatch covers P windows of blocks from its first, every
 // tensor is bound from there, workgroup y is the window (so its index is the same for all lanes)
 // and global_index() = y·4096 + the block in the window.
-const uint kWindowVec4s = 4096;
-const uint kWindowsPerSlot = 14 / VKT_WINDOWED;
+#include "uniform_windows.glsl"
+const uint kWindowsPerSlot = kWindows / VKT_WINDOWED;
 layout(std140, binding = VKT_WINDOW_BINDING) uniform Window {
   vec4 v[kWindowVec4s];
 } windows[kWindowsPerSlot * VKT_WINDOWED];
