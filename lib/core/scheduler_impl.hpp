@@ -28,7 +28,7 @@ constexpr uint32_t kDispatchWindows = 14;
 
 // An array of uniform-buffer windows, bound after a dispatch's storage buffers: window i covers
 // bytes [offset, offset + min(kUniformWindowBytes, what is left)) of its tensor, and the dispatch
-// reads those tensors whole (for the hazard tracker). llvmpipe loads from uniform buffers at a
+// reads, for the hazard tracker, the span of each tensor's windows (a tensor's windows adjacent). llvmpipe loads from uniform buffers at a
 // non-uniform offset with a branch-free gather, where a storage-buffer load is a per-lane loop
 // (docs/performance-notes.md, 2026-12-03): the packed matmul reads its operands this way.
 struct UniformWindow {
