@@ -67,6 +67,7 @@ float texel(uint base, int row, int column) {
 }
 
 void main() {
+  const uint step_now = step[0];  // before any return (index.glsl: uniform loads go first)
   uint index = global_index();
   uint plane = height * width;
   uint image_size = channels * plane;
@@ -76,7 +77,7 @@ void main() {
   uint base = index - within;
   uint h = within / width, w = within % width;
   outside = fill[min((index - image * image_size) / plane, fill_count - 1u)];
-  uvec4 words = philox_block(image, step[0], stream, seed_lo, seed_hi);
+  uvec4 words = philox_block(image, step_now, stream, seed_lo, seed_hi);
   int span = int(2u * pad + 1u);
   int dx = int(words.x % uint(span)) - int(pad);
   int dy = int(words.y % uint(span)) - int(pad);

@@ -61,8 +61,10 @@ float reduce_slice() {
 
 void main() {
   if (MODE == 2) {
+    // Before any branch (index.glsl: uniform loads go first).
+    const float factor = min(1.0, max_norm / (x[0] + 1e-6));
     uint i = global_index();
-    if (i < n) y[i] *= min(1.0, max_norm / (x[0] + 1e-6));
+    if (i < n) y[i] *= factor;
     return;
   }
   float total = reduce_slice();

@@ -55,6 +55,11 @@ float log1p_nonnegative(float u) {
 
 void main() {
   uint row = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+  // The row's label and loss gradient before the return (index.glsl: uniform loads go first).
+  const uint read_row = min(row, rows - 1u);
+  const int label = labels[read_row];
+  const float upstream = GRAD == 1 ? dloss[0] : GRAD == 2 ? dloss[read_row] : 1.0;
+  const float g = BACKWARD ? scale * upstream : 1.0;
   if (row >= rows) return;  // the whole workgroup leaves together
   uint base = row * classes;
   uint t = gl_LocalInvocationIndex;
@@ -77,7 +82,6 @@ void main() {
   float sum_exp = ties + rest;
   bool unique_max = ties == 1.0;
 
-  int label = labels[row];
   bool valid = label >= 0 && label < int(classes);
   float nan = uintBitsToFloat(0x7FC00000u);
   if (!BACKWARD) {
@@ -91,7 +95,6 @@ void main() {
       result[row] = loss;
     }
   } else {
-    float g = scale * (GRAD == 1 ? dloss[0] : GRAD == 2 ? dloss[row] : 1.0);
     float inv_sum = 1.0 / sum_exp;
     float off = smoothing / float(classes);
     float on = (1.0 - smoothing) + off;

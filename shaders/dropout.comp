@@ -29,10 +29,11 @@ const int x_window = 0;
 #include "vec4_access.glsl"
 
 void main() {
+  const uint step_now = step[0];  // before any return (index.glsl: uniform loads go first)
   uint block = global_index();
   uint first = 4u * block;
   if (block >= (n + 3u) / 4u) return;
-  uvec4 words = philox_block(block0 + block, step[0], stream, seed_lo, seed_hi);
+  uvec4 words = philox_block(block0 + block, step_now, stream, seed_lo, seed_hi);
   // A multiply, not a select, as in PyTorch: a dropped NaN or Inf stays NaN.
   vec4 factor = vec4(greaterThanEqual(words >> 8u, uvec4(threshold))) * scale;
   if (VEC4) {

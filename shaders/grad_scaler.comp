@@ -24,9 +24,10 @@ layout(push_constant) uniform Push {
 
 void main() {
   if (MODE == 0) {
+    const float inverse = 1.0 / scale;  // before the return (index.glsl: uniform loads go first)
     uint i = global_index();
     if (i >= n) return;
-    float v = grad[i] * (1.0 / scale);
+    float v = grad[i] * inverse;
     grad[i] = v;
     if (isnan(v) || isinf(v)) atomicOr(found, 1u);
     return;

@@ -16,13 +16,15 @@ layout(std430, binding = 3) writeonly buffer Out { float result[]; };
 layout(push_constant) uniform Push { uint n; float scale; };
 
 void main() {
+  // Before the return (index.glsl: uniform loads go first).
+  const float g0 = scale * (BACKWARD && GRAD == 1 ? dloss[0] : 1.0);
   uint i = global_index();
   if (i >= n) return;
   float d = input_values[i] - target[i];
   if (!BACKWARD) {
     result[i] = KIND == 0 ? d * d : abs(d);
   } else {
-    float g = scale * (GRAD == 1 ? dloss[0] : GRAD == 2 ? dloss[i] : 1.0);
+    float g = GRAD == 2 ? scale * dloss[i] : g0;
     float slope = KIND == 0 ? 2.0 * d : float(d > 0.0) - float(d < 0.0);
     result[i] = g * slope;
   }

@@ -14,9 +14,10 @@ layout(push_constant) uniform Push {
 };
 
 void main() {
+  const uint step_now = step[0];  // before any return (index.glsl: uniform loads go first)
   uint block = global_index();
   uint first = 4u * block;
   if (block >= (n + 3u) / 4u) return;
-  vec4 normals = philox_normal4(philox_block(block, step[0], stream, seed_lo, seed_hi));
+  vec4 normals = philox_normal4(philox_block(block, step_now, stream, seed_lo, seed_hi));
   for (uint k = 0u; k < 4u && first + k < n; ++k) y[first + k] = x[first + k] + sigma * normals[k];
 }

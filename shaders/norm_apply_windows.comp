@@ -17,10 +17,12 @@ layout(std140, binding = 5) uniform Window { vec4 v[kWindowVec4s]; } windows[kWi
 
 void main() {
   uint plane, local;
-  if (!norm_window_plane(plane, local)) return;
+  const bool live = norm_window_plane(plane, local);
+  // In range past the last plane too; read before the return (index.glsl: uniform loads go first).
   uint r = (plane / stat_div) % stat_mod, c = (plane / channel_div) % channel_mod;
   float m = mean[r], s = invstd[r];
   float g = HAS_GAMMA ? gamma[c] : 1.0, b = HAS_BETA ? beta[c] : 0.0;
+  if (!live) return;
   const uint w = gl_WorkGroupID.y, base = (plane - plane0) * plane_len;
   for (uint o = gl_LocalInvocationIndex; o < plane_len; o += gl_WorkGroupSize.x) {
     vec4 v = norm_affine(windows[w].v[local + o], m, s, g, b);

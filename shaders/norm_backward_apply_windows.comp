@@ -23,11 +23,13 @@ layout(std140, binding = 7) uniform Window { vec4 v[kWindowVec4s]; } windows[2 *
 
 void main() {
   uint plane, local;
-  if (!norm_window_plane(plane, local)) return;
+  const bool live = norm_window_plane(plane, local);
+  // In range past the last plane too; read before the return (index.glsl: uniform loads go first).
   uint r = (plane / stat_div) % stat_mod, c = (plane / channel_div) % channel_mod;
   vec4 st = MODE == 2 ? vec4(MASKED ? mean[r] : 0.0, invstd[r], 0.0, 0.0)
                       : vec4(mean[r], invstd[r], sum_dy[r], sum_dy_xhat[r]);
   float g = HAS_GAMMA ? gamma[c] : 1.0, b = MASKED && HAS_BETA ? beta[c] : 0.0;
+  if (!live) return;
   const uint w = gl_WorkGroupID.y, base = (plane - plane0) * plane_len;
   for (uint o = gl_LocalInvocationIndex; o < plane_len; o += gl_WorkGroupSize.x) {
     vec4 d = windows[w].v[local + o], xv = windows[kPerTensor + w].v[local + o];

@@ -25,12 +25,15 @@ layout(std140, binding = 6) uniform Window { vec4 v[kWindowVec4s]; } windows[2 *
 
 void main() {
   uint row, first_run, runs;
-  if (!norm_window_chunk(row, first_run, runs)) return;  // uniform over the workgroup
+  const bool live = norm_window_chunk(row, first_run, runs);  // uniform over the workgroup
+  // A row in range for every workgroup, read before the return (index.glsl: uniform loads first).
+  const uint r = min(row, rows - 1u);
+  const float m = mean[r], s = invstd[r];
+  const float mask_gamma = MASKED && MASK_GAMMA ? gamma[r] : 1.0;
+  const float mask_beta = MASKED && MASK_BETA ? beta[r] : 0.0;
+  if (!live) return;
   const uint t = gl_LocalInvocationIndex, begin = gl_WorkGroupID.x * seg4;
   const uint slot = gl_WorkGroupID.y * runs_per_chunk;
-  const float m = mean[row], s = invstd[row];
-  const float mask_gamma = MASKED && MASK_GAMMA ? gamma[row] : 1.0;
-  const float mask_beta = MASKED && MASK_BETA ? beta[row] : 0.0;
   vec2 sums = vec2(0.0);
   for (uint k = 0; k < runs; ++k) {
     for (uint i = begin + t; i < begin + seg4; i += gl_WorkGroupSize.x) {

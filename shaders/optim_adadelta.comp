@@ -36,8 +36,11 @@ layout(push_constant) uniform Push {
 };
 
 void main() {
+  // Uniform values first, while every invocation is active (index.glsl).
+  const bool skipped = step_skipped();
+  const float lr = lrs[group];
   uint i = global_index();  // elements [4i, 4i + 4)
-  if (4u * i >= n || step_skipped()) return;
+  if (4u * i >= n || skipped) return;
   vec4 theta = LOAD4(value, i, n);
   vec4 g = LOAD4(grad, i, n);
   if (MAXIMIZE != 0) g = -g;
@@ -48,6 +51,6 @@ void main() {
   vec4 delta = sqrt(u + eps) / sqrt(s + eps) * g;
   vec4 acc = rho * u + one_minus_rho * delta * delta;
   STORE4(acc_delta, i, n, acc)
-  vec4 result = theta - lrs[group] * delta;
+  vec4 result = theta - lr * delta;
   STORE4(value, i, n, result)
 }

@@ -33,9 +33,11 @@ layout(push_constant) uniform Push {
 };
 
 void main() {
+  // Uniform values first, while every invocation is active (index.glsl).
+  const bool skipped = step_skipped();
+  const float clr = lrs[group] / (1.0 + float(step_count[0] - 1u) * lr_decay);
   uint i = global_index();  // elements [4i, 4i + 4)
-  if (4u * i >= n || step_skipped()) return;
-  float clr = lrs[group] / (1.0 + float(step_count[0] - 1u) * lr_decay);
+  if (4u * i >= n || skipped) return;
   vec4 theta = LOAD4(value, i, n);
   vec4 g = LOAD4(grad, i, n);
   if (MAXIMIZE != 0) g = -g;

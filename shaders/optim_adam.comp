@@ -46,9 +46,12 @@ layout(push_constant) uniform Push {
 };
 
 void main() {
+  // Uniform values first, while every invocation is active (index.glsl).
+  const bool skipped = step_skipped();
+  const float lr = lrs[group];
+  const float step_size = corrections[2u * group], correction2 = corrections[2u * group + 1u];
   uint i = global_index();  // elements [4i, 4i + 4)
-  if (4u * i >= n || step_skipped()) return;
-  float lr = lrs[group];
+  if (4u * i >= n || skipped) return;
   vec4 theta = LOAD4(value, i, n);
   vec4 g = LOAD4(grad, i, n);
   if (MAXIMIZE != 0) g = -g;
@@ -63,7 +66,6 @@ void main() {
     v = max(LOAD4(max_exp_avg_sq, i, n), v);
     STORE4(max_exp_avg_sq, i, n, v)
   }
-  float step_size = corrections[2u * group], correction2 = corrections[2u * group + 1u];
   vec4 denom = sqrt(v) / correction2 + eps;
   vec4 result = theta - step_size * (m / denom);
   STORE4(value, i, n, result)

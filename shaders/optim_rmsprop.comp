@@ -43,9 +43,11 @@ layout(push_constant) uniform Push {
 };
 
 void main() {
+  // Uniform values first, while every invocation is active (index.glsl).
+  const bool skipped = step_skipped();
+  const float lr = lrs[group];
   uint i = global_index();  // elements [4i, 4i + 4)
-  if (4u * i >= n || step_skipped()) return;
-  float lr = lrs[group];
+  if (4u * i >= n || skipped) return;
   vec4 theta = LOAD4(value, i, n);
   vec4 g = LOAD4(grad, i, n);
   if (MAXIMIZE != 0) g = -g;

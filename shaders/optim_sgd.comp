@@ -40,16 +40,19 @@ layout(push_constant) uniform Push {
 };
 
 void main() {
+  // Uniform values first, while every invocation is active (index.glsl).
+  const bool skipped = step_skipped();
+  const float lr = lrs[group];
+  const bool first_step = step_count[0] == 1u;
   uint i = global_index();  // elements [4i, 4i + 4)
-  if (4u * i >= n || step_skipped()) return;
-  float lr = lrs[group];
+  if (4u * i >= n || skipped) return;
   vec4 theta = LOAD4(value, i, n);
   vec4 g = LOAD4(grad, i, n);
   if (MAXIMIZE != 0) g = -g;
   if (weight_decay != 0.0) g += weight_decay * theta;
   if (MOMENTUM != 0) {
-    vec4 b = step_count[0] == 1u ? g
-                                 : momentum * LOAD4(momentum_buffer, i, n) + one_minus_dampening * g;
+    vec4 b = first_step ? g
+                        : momentum * LOAD4(momentum_buffer, i, n) + one_minus_dampening * g;
     STORE4(momentum_buffer, i, n, b)
     g = NESTEROV != 0 ? g + momentum * b : b;
   }
