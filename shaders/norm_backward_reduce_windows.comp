@@ -34,19 +34,18 @@ void main() {
   if (!live) return;
   const uint t = gl_LocalInvocationIndex, begin = gl_WorkGroupID.x * seg4;
   const uint slot = gl_WorkGroupID.y * runs_per_chunk;
-  vec2 sums = vec2(0.0);
+  // One sum per component (four independent chains), added up in a fixed order at the end.
+  vec4 sum_g = vec4(0.0), sum_g_xhat = vec4(0.0);
   for (uint k = 0; k < runs; ++k) {
     for (uint i = begin + t; i < begin + seg4; i += gl_WorkGroupSize.x) {
       vec4 g = windows[slot + k].v[i], xv = windows[kPerTensor + slot + k].v[i];
       vec4 xhat = (xv - m) * s;
       if (MASKED) g *= vec4(greaterThan(norm_affine(xv, m, s, mask_gamma, mask_beta), vec4(0.0)));
-      sums += vec2(g.x, g.x * xhat.x);
-      sums += vec2(g.y, g.y * xhat.y);
-      sums += vec2(g.z, g.z * xhat.z);
-      sums += vec2(g.w, g.w * xhat.w);
+      sum_g += g;
+      sum_g_xhat += g * xhat;
     }
   }
-  sums = workgroup_sum2(sums, 1);
+  vec2 sums = workgroup_sum2(vec2(dot(sum_g, vec4(1.0)), dot(sum_g_xhat, vec4(1.0))), 1);
   if (t != 0) return;
   uint at = row * chunks + first_run / runs_per_chunk;
   sum_dy[at] = sums.x;

@@ -38,14 +38,12 @@ void main() {
   } else if (row < rows && VEC4) {
     uint seg4 = seg_len / 4;
     NormCursor at = norm_cursor(begin / 4 + lane, lanes, seg4);
+    Welford4 s4 = Welford4(0.0, vec4(0.0), vec4(0.0));
     for (uint i = begin / 4 + lane; i < end / 4; i += lanes) {
-      vec4 v = x[norm_address(at, row, rows, seg4)];
-      welford_add(s, v.x);
-      welford_add(s, v.y);
-      welford_add(s, v.z);
-      welford_add(s, v.w);
+      welford_add4(s4, x[norm_address(at, row, rows, seg4)]);
       norm_advance(at, seg4);
     }
+    s = welford_fold4(s4);
   } else if (row < rows) {
     NormCursor at = norm_cursor(begin + lane, lanes, seg_len);
     for (uint i = begin + lane; i < end; i += lanes) {

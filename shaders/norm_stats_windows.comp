@@ -16,17 +16,11 @@ void main() {
   if (!norm_window_chunk(row, first_run, runs)) return;  // uniform over the workgroup
   const uint t = gl_LocalInvocationIndex, begin = gl_WorkGroupID.x * seg4;
   const uint slot = gl_WorkGroupID.y * runs_per_chunk;
-  Welford s = Welford(0.0, 0.0, 0.0);
-  for (uint k = 0; k < runs; ++k) {
-    for (uint i = begin + t; i < begin + seg4; i += gl_WorkGroupSize.x) {
-      vec4 v = windows[slot + k].v[i];
-      welford_add(s, v.x);
-      welford_add(s, v.y);
-      welford_add(s, v.z);
-      welford_add(s, v.w);
-    }
-  }
-  s = workgroup_welford(s, 1);
+  Welford4 s4 = Welford4(0.0, vec4(0.0), vec4(0.0));
+  for (uint k = 0; k < runs; ++k)
+    for (uint i = begin + t; i < begin + seg4; i += gl_WorkGroupSize.x)
+      welford_add4(s4, windows[slot + k].v[i]);
+  Welford s = workgroup_welford(welford_fold4(s4), 1);
   if (t != 0) return;
   uint at = row * chunks + first_run / runs_per_chunk;
   out_mean[at] = s.mean;

@@ -69,6 +69,25 @@ Welford welford_merge(Welford a, Welford b) {
   float weight = b.count / count;  // 1 when a is empty: the result is b
   return Welford(count, a.mean + delta * weight, a.m2 + b.m2 + delta * delta * a.count * weight);
 }
+// Four Welford states side by side, one per component of the vec4s a kernel reads, sharing one
+// count: four independent dependency chains and one division per vec4, where four welford_add
+// calls would be one chain of four divisions. welford_fold4 merges the four, in a fixed order.
+struct Welford4 {
+  float count;
+  vec4 mean;
+  vec4 m2;
+};
+void welford_add4(inout Welford4 w, vec4 value) {
+  w.count += 1.0;
+  vec4 delta = value - w.mean;
+  w.mean += delta * (1.0 / w.count);
+  w.m2 += delta * (value - w.mean);
+}
+Welford welford_fold4(Welford4 w) {
+  Welford x = Welford(w.count, w.mean.x, w.m2.x), y = Welford(w.count, w.mean.y, w.m2.y);
+  Welford z = Welford(w.count, w.mean.z, w.m2.z), v = Welford(w.count, w.mean.w, w.m2.w);
+  return welford_merge(welford_merge(x, y), welford_merge(z, v));
+}
 
 // Shared-memory trees (the workgroup size must be a power of two). With `keep` = 1 they merge every
 // invocation's value; with `keep` = COLUMNS they merge the values of invocations t, t + keep,
