@@ -6,7 +6,8 @@
 // multiplications, with a Weyl-sequence key schedule. Nothing is stateful: any element of any
 // stream is computed directly from (seed, stream, step, index).
 //
-// vktrain's stream layout (shared by every random op; see include/vktrain/ops/random.hpp):
+// vktrain's stream layout (every random op but dropout's masks, below; see
+// include/vktrain/ops/random.hpp):
 //   key     = (seed & 0xffffffff, seed >> 32)
 //   counter = (index / 4, step, stream, 0)
 //   element `index` takes word index % 4 of that counter's output block
@@ -69,10 +70,29 @@ constexpr float uniform_open0(uint32_t word) {
   return float((word >> 8) + 1u) * (1.0f / 16777216.0f);
 }
 
-// Dropout keeps an element iff uniform(word) >= p, i.e. iff (word >> 8) >= ceil(p * 2^24): the
-// integer threshold the kernels compare against (2^24 for p = 1: nothing is kept).
+// Dropout's masks have a layout of their own: one block gives eight elements 16 bits each, which
+// halves the Philox rounds per element (the rounds bound the kernel where memory does not):
+//   counter = (index / 8, step, stream, 1)   (word 3 = 1: never a block of the layout above)
+//   element `index` takes word index % 4 of its block: the low 16 bits if index % 8 < 4, the high
+//   16 bits otherwise; its uniform is those bits * 2^-16, in [0, 1)
+//   keep iff that uniform >= p, i.e. iff the bits >= ceil(p * 2^16) (dropout_threshold)
+// So the drop probability is p rounded up to a multiple of 2^-16 (at most 2^-16 more); the scale
+// stays torch's 1 / (1 - p).
+constexpr Counter dropout_counter_for(uint64_t index, uint32_t step, uint32_t stream) {
+  return {uint32_t(index / 8), step, stream, 1u};
+}
+// The 16 mask bits of element `index` of stream (seed, stream, step).
+constexpr uint32_t dropout_bits(uint64_t seed, uint32_t stream, uint32_t step, uint64_t index) {
+  uint32_t word = philox4x32_10(dropout_counter_for(index, step, stream), key_from_seed(seed))[index % 4];
+  return index % 8 < 4 ? word & 0xFFFFu : word >> 16;
+}
+// The integer threshold the kernels compare the 16 bits against (2^16 for p = 1: nothing kept).
 inline uint32_t dropout_threshold(float p) {
-  return uint32_t(std::ceil(double(p) * 16777216.0));
+  return uint32_t(std::ceil(double(p) * 65536.0));
+}
+// Whether dropout with probability p keeps element `index`.
+inline bool dropout_keep(uint64_t seed, uint32_t stream, uint32_t step, uint64_t index, float p) {
+  return dropout_bits(seed, stream, step, index) >= dropout_threshold(p);
 }
 
 // N(0, 1) of element `index`, by Box–Muller in float64 (the reference the GPU's float32 values

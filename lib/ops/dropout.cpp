@@ -41,7 +41,8 @@ void apply_mask(const char* op, const Tensor& src, const Tensor& step, const Ten
     return;
   }
   uint32_t n = uint32_t(src.numel());
-  // p = 1 keeps nothing (threshold 2^24 exceeds every 24-bit value) and scales by 0, not 1/0.
+  // p = 1 keeps nothing (threshold 2^16 exceeds every 16-bit value) and scales by 0, not 1/0.
+  // Two blocks of four per invocation: one Philox block gives eight 16-bit mask values.
   struct Push {
     uint32_t n, seed_lo, seed_hi, stream, threshold;
     float scale;
@@ -56,7 +57,7 @@ void apply_mask(const char* op, const Tensor& src, const Tensor& step, const Ten
   uint32_t vec4 = vec4_whole(n, {src, dst});
   dispatch_fours({"dropout", {kElementwiseGroup, vec4}}, "dropout_windows",
                  {in(src), in(step), out(dst)}, {src}, n, push, vec4, kElementwiseGroup,
-                 int(offsetof(Push, block0)));
+                 int(offsetof(Push, block0)), 2);
 }
 
 }  // namespace

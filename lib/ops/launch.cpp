@@ -15,16 +15,17 @@ constexpr uint64_t kWindowBlocks = kUniformWindowBytes / 16;  // blocks of four 
 void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
                     std::initializer_list<Arg> args, std::initializer_list<Tensor> windowed,
                     uint64_t n, const void* push, uint32_t push_size, bool vec4, uint32_t group,
-                    int block0_at) {
+                    int block0_at, uint32_t fours_per_invocation) {
   const Tensor& first = args.begin()->tensor;
   const Device& device = first.device();
   if (!vec4 || windowed.size() == 0 || !cpu_device(device) ||
       !uniform_windows_available(device, kDispatchWindows)) {
     scheduler_of(first).dispatch(kernel, {args.begin(), args.size()}, push, push_size,
-                                 grid_fours(n, group));
+                                 grid_fours((n + fours_per_invocation - 1) / fours_per_invocation, group));
     return;
   }
-  assert(kWindowBlocks % group == 0);  // workgroup x covers a window's blocks exactly
+  // Workgroup x covers a window's blocks exactly.
+  assert(kWindowBlocks % (uint64_t(group) * fours_per_invocation) == 0);
   VulkanScheduler& scheduler = *device.shared_state()->scheduler;
   const uint64_t per_slot = kDispatchWindows / windowed.size();
   const uint64_t blocks = n / 4, span = per_slot * kWindowBlocks;
@@ -61,7 +62,7 @@ void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
       std::memcpy(bytes.data() + block0_at, &first_block, sizeof(first_block));
     }
     scheduler.dispatch_windows(variant, bound, windows, bytes.data(), push_size,
-                               {uint32_t(kWindowBlocks / group),
+                               {uint32_t(kWindowBlocks / group / fours_per_invocation),
                                 uint32_t((count + kWindowBlocks - 1) / kWindowBlocks), 1});
   }
 }

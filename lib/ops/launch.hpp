@@ -84,19 +84,21 @@ UniformWindows tensor_windows(std::span<const Tensor> tensors, uint32_t per_tens
 // elements that it writes or reads through windows from its first block on (the others, read-only
 // tensors of their own shape, whole) and pushing its own count as n. block0_at >= 0: the byte
 // offset in `push` of a uint32_t that gets each dispatch's first block (a kernel whose values
-// depend on the element's index: dropout's counter).
+// depend on the element's index: dropout's counter). fours_per_invocation: blocks of four each
+// invocation takes (dropout: 2, one Philox block per eight elements); the grid shrinks by it, and a
+// windowed dispatch's invocation takes consecutive blocks of one window.
 void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
                     std::initializer_list<Arg> args, std::initializer_list<Tensor> windowed,
                     uint64_t n, const void* push, uint32_t push_size, bool vec4, uint32_t group,
-                    int block0_at = -1);
+                    int block0_at = -1, uint32_t fours_per_invocation = 1);
 template <class Push>
 void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
                     std::initializer_list<Arg> args, std::initializer_list<Tensor> windowed,
                     uint64_t n, const Push& push, bool vec4, uint32_t group = kElementwiseGroup,
-                    int block0_at = -1) {
+                    int block0_at = -1, uint32_t fours_per_invocation = 1) {
   static_assert(sizeof(Push) >= 4 && std::is_trivially_copyable_v<Push>);
   dispatch_fours(kernel, windowed_shader, args, windowed, n, &push, uint32_t(sizeof(Push)), vec4,
-                 group, block0_at);
+                 group, block0_at, fours_per_invocation);
 }
 
 // True when every tensor starts on 16 bytes, so a kernel may read and write it as vec4s (the

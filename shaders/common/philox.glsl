@@ -21,6 +21,13 @@ uvec4 philox_block(uint block, uint step, uint stream, uint seed_lo, uint seed_h
   return philox4x32_10(uvec4(block, step, stream, 0u), uvec2(seed_lo, seed_hi));
 }
 
+// Dropout's layout (philox.hpp: dropout_bits): the block of mask elements 8·block .. 8·block + 7,
+// counter word 3 = 1; element 8·block + k takes the low 16 bits of word k for k < 4, the high 16
+// bits of word k − 4 otherwise.
+uvec4 philox_dropout_block(uint block, uint step, uint stream, uint seed_lo, uint seed_hi) {
+  return philox4x32_10(uvec4(block, step, stream, 1u), uvec2(seed_lo, seed_hi));
+}
+
 // [0, 1): exact, the top 24 bits scaled.
 float philox_uniform(uint word) { return float(word >> 8) * (1.0 / 16777216.0); }
 // (0, 1]: for the logarithm of Box–Muller, which must never see 0.

@@ -21,11 +21,13 @@ Tensor step_tensor(Context& ctx, uint32_t value) {
   return Tensor::from_host(ctx.device, std::span<const uint32_t>(words), {1});
 }
 
-// The reference mask, written from the documented rule: keep iff uniform(word) >= p.
+// The reference mask, written from the documented rule (philox.hpp): keep iff the element's
+// 16-bit uniform, bits · 2^-16, is >= p — in float64, not through dropout_threshold.
 std::vector<bool> cpu_mask(size_t n, const DropoutParams& params, uint32_t step) {
   std::vector<bool> keep(n);
   for (size_t i = 0; i < n; ++i)
-    keep[i] = philox::uniform(philox::bits(params.seed, params.stream, step, i)) >= params.p;
+    keep[i] = double(philox::dropout_bits(params.seed, params.stream, step, i)) / 65536.0 >=
+              double(params.p);
   return keep;
 }
 
@@ -50,9 +52,10 @@ std::vector<bool> kept(const std::vector<float>& y) {
 
 VKT_CASE("dropout", "forward_matches_cpu_mask") {
   // 3003 elements: the last block is partial (the scalar kernel); 2772: whole blocks of four on
-  // 16 bytes (the vec4 kernel, vec4_whole); 240072: on CPU devices two windowed dispatches, the
-  // second's counters offset by the first's blocks.
-  for (const Shape& shape : {Shape{3, 7, 11, 13}, Shape{3, 7, 11, 12}, Shape{3, 4, 137, 146}}) {
+  // 16 bytes (the vec4 kernel, vec4_whole), an odd count of them (the last Philox block half
+  // used); 241860: on CPU devices two windowed dispatches, the second's counters offset by the
+  // first's blocks, its block count odd.
+  for (const Shape& shape : {Shape{3, 7, 11, 13}, Shape{3, 7, 11, 12}, Shape{3, 4, 139, 145}}) {
     size_t n = size_t(shape_numel(shape));
     for (float p : {0.1f, 0.37f, 0.5f, 0.9f}) {
       std::vector<float> x = ctx.uniform(n);
@@ -76,6 +79,28 @@ VKT_CASE("dropout", "forward_matches_cpu_mask") {
   Tensor inplace = ctx.upload(x, shape);
   dropout_forward(inplace, step, inplace, params);
   ctx.check("in_place", shapes({shape}), inplace.to_host(), ref, kTolerance);
+}
+
+VKT_CASE("dropout", "stores_stay_in_bounds") {
+  // An invocation takes two blocks of four: where the count of blocks is odd its second block is
+  // past the end and must not be stored. y is a view of a longer poisoned buffer; the eight floats
+  // after it stay NaN. 2772 elements (693 blocks): the vec4 kernel; 241860 (60465 blocks): on CPU
+  // devices two windowed dispatches, the second's last pair half used. (lavapipe bounds-checks every
+  // storage-buffer access and drops such a store itself; GPU drivers without robustness do not.)
+  for (int64_t n : {int64_t(2772), int64_t(241860)}) {
+    std::vector<float> x = ctx.uniform(size_t(n));
+    DropoutParams params = random_params(ctx, 0.5f);
+    Tensor longer = ctx.poisoned({n + 8});
+    dropout_forward(ctx.upload(x, {n}), step_tensor(ctx, 9), longer.narrow(0, n), params);
+    std::vector<float> all = longer.to_host();
+    std::vector<float> y(all.begin(), all.begin() + n);
+    ctx.check("n" + std::to_string(n), shapes({{n}}), y, masked(x, cpu_mask(size_t(n), params, 9), 0.5),
+              kTolerance);
+    size_t stored = 0;
+    for (int64_t i = n; i < n + 8; ++i) stored += !std::isnan(all[size_t(i)]);
+    ctx.check_that("n" + std::to_string(n) + "_after_end", stored == 0, double(stored), 0,
+                   "floats stored past the end of y");
+  }
 }
 
 VKT_CASE("dropout", "kept_fraction") {

@@ -9,6 +9,8 @@
 //   normal  = Box–Muller on the block's word pairs (0, 1) and (2, 3): u1 = ((w >> 8) + 1) * 2^-24
 //             in (0, 1] (log never sees 0), u2 = uniform; elements 4b, 4b+2 get r·cos(2π u2),
 //             4b+1, 4b+3 get r·sin(2π u2), r = sqrt(-2 ln u1)
+//   dropout and DropConnect masks: eight 16-bit uniforms per block, counter (index / 8, step,
+//             stream, 1) (philox::dropout_bits), keep iff uniform >= p — p resolved to 2^-16
 // It depends on nothing else — not the workgroup size, the subgroup size or the vendor — so a run
 // is reproducible on any GPU and on the CPU (philox::bits, philox::uniform, philox::normal).
 // Tensors are limited to 2^32 - 4 elements.
@@ -34,7 +36,8 @@ struct DropoutParams {
   bool training = true;  // false: identity
 };
 
-// Training: y = x · m / (1 − p), m = 1 with probability 1 − p (keep iff uniform >= p); dropped
+// Training: y = x · m / (1 − p), m = 1 with probability 1 − p (keep iff the element's 16-bit
+// uniform >= p: the drop probability is p rounded up to a multiple of 2^-16); dropped
 // elements are multiplied by 0 (a NaN stays NaN, as in PyTorch). p = 0 and eval copy x (nothing
 // when y is x); p = 1 gives zeros. x, y: float32, same shape (any); step: uint32 (1,).
 // The backward regenerates the same mask from (seed, stream, step, index): no mask is stored.
