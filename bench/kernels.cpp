@@ -163,6 +163,28 @@ struct Suite {
     }
   }
 
+  // The sample CNN's 2x2 max pool: forward (x in; y and indices out), backward (dy and indices
+  // in; dx out).
+  void max_pool_cases(int64_t n, int64_t c, int64_t hw) {
+    std::string shape = std::to_string(n) + "x" + std::to_string(c) + "x" + std::to_string(hw) +
+                        "x" + std::to_string(hw);
+    Pool2dParams params = pool2d_params(2);
+    Tensor x = random_tensor(device, {n, c, hw, hw}, 14);
+    MaxPool2dResult pooled = max_pool2d(x, params);
+    Tensor dy = random_tensor(device, pooled.y.shape(), 15), dx = Tensor::empty(device, x.shape());
+    double x_bytes = kFloat * double(x.numel()), y_bytes = kFloat * double(pooled.y.numel());
+    std::string name = "max_pool2d_fwd_" + shape;
+    if (selected(options, name)) {
+      KernelResult result{name, "pooling", 0, x_bytes + 2 * y_bytes};
+      add(result, [&] { max_pool2d_forward(x, params, pooled.y, pooled.indices); });
+    }
+    name = "max_pool2d_bwd_" + shape;
+    if (selected(options, name)) {
+      KernelResult result{name, "pooling", 0, 2 * y_bytes + x_bytes};
+      add(result, [&] { max_pool2d_backward(dy, pooled.indices, params, dx); });
+    }
+  }
+
   void dropout_case(int64_t n) {
     std::string name = "dropout_fwd_" + std::to_string(n);
     if (!selected(options, name)) return;
@@ -271,6 +293,7 @@ KernelRun run_kernels(const Device& device, const Ceilings& ceilings, const Opti
   } else {
     suite.batch_norm_cases(128, 32, 28);
   }
+  suite.max_pool_cases(images, 32, 28);
   suite.dropout_case(quick ? (int64_t(1) << 14) : (int64_t(1) << 22));
   suite.cross_entropy_case(128, 10);
   const int64_t elements = quick ? (int64_t(1) << 14) : (int64_t(1) << 22);

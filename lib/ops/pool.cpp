@@ -3,6 +3,9 @@
 // windows); global pooling reduces each plane in one workgroup.
 #include <algorithm>
 #include <bit>
+#include <cassert>
+#include <string_view>
+#include <vector>
 
 #include "ops/launch.hpp"
 
@@ -45,6 +48,7 @@ struct PlanesLaunch {
   std::array<uint32_t, 3> grid;
   struct {
     uint32_t planes, in_h, in_w, out_h, out_w;
+    uint32_t per_window = 0, plane0 = 0;  // the windowed variants'
   } push;
 };
 
@@ -71,6 +75,53 @@ PlanesLaunch planes_launch(const Device& device, const char* shader, const char*
                   uint32_t(p.stride_w), uint32_t(p.pad_h), uint32_t(p.pad_w), tile_y}},
           {uint32_t(groups_x), uint32_t(groups_y), uint32_t(groups_z)},
           {uint32_t(planes), uint32_t(x[2]), uint32_t(x[3]), uint32_t(y[2]), uint32_t(y[3])}};
+}
+
+// The windowed max-pooling kernels (shaders/common/pool_planes.glsl, VKT_WINDOWS) run on CPU
+// devices where the planes they read through windows are whole fours of floats that fit one, and
+// every tensor starts on 16 bytes.
+constexpr int64_t kWindowFloats = int64_t(kUniformWindowBytes / 4);
+constexpr uint32_t kWindowGroup = 64;  // invocations striding over a plane
+
+bool pool_windows(const Device& device, int64_t window_plane, std::initializer_list<Tensor> tensors) {
+  return cpu_device(device) && window_plane % 4 == 0 && window_plane <= kWindowFloats &&
+         vec4_aligned(tensors) && uniform_windows_available(device, kDispatchWindows);
+}
+
+// Records launch's windowed variant: `reads` (bound whole) are also read through windows
+// (kDispatchWindows / reads.size() each) of planes of window_plane floats; each output (a tensor
+// and its plane's floats) binds only the dispatch's planes. A dispatch's planes are a multiple of
+// four, so that every output's binding starts on 16 bytes.
+void dispatch_pool_windows(PlanesLaunch launch, std::string_view shader,
+                           std::initializer_list<Tensor> reads, int64_t window_plane,
+                           std::initializer_list<std::pair<Tensor, int64_t>> outputs) {
+  const Tensor& first = *reads.begin();
+  VulkanScheduler& scheduler = *first.device().shared_state()->scheduler;
+  const uint32_t per_tensor = kDispatchWindows / uint32_t(reads.size());
+  const uint64_t per_window = uint64_t(kWindowFloats / window_plane);
+  const uint64_t span = per_tensor * per_window / 4 * 4, planes = launch.push.planes;
+  assert(span >= 4);
+  Kernel kernel{shader, launch.kernel.spec};
+  kernel.spec[0] = kWindowGroup;  // local size x
+  kernel.spec[7] = 1;             // local size y: one plane a workgroup
+  for (uint64_t plane0 = 0; plane0 < planes; plane0 += span) {
+    const uint64_t count = std::min(span, planes - plane0);
+    UniformWindows windows =
+        tensor_windows({reads.begin(), reads.size()}, per_tensor, [&](uint32_t w) {
+          return std::min(plane0 + w * per_window, planes - 1) * uint64_t(window_plane) * 4;
+        });
+    std::vector<Arg> bound;
+    for (const Tensor& t : reads) bound.push_back(in(t));
+    for (const auto& [t, plane] : outputs)
+      bound.push_back(out(t.reshape({t.numel()}).narrow(int64_t(plane0) * plane, int64_t(count) * plane)));
+    auto push = launch.push;
+    push.planes = uint32_t(plane0 + count);
+    push.per_window = uint32_t(per_window);
+    push.plane0 = uint32_t(plane0);
+    scheduler.dispatch_windows(kernel, bound, windows, &push, sizeof(push),
+                               {uint32_t(std::min(per_window, count)),
+                                uint32_t((count + per_window - 1) / per_window), 1});
+  }
 }
 
 void require_f32(const Tensor& t, const char* op, const char* name, const Tensor& reference) {
@@ -129,8 +180,21 @@ void max_pool2d_forward(const Tensor& x, const Pool2dParams& params, const Tenso
   require_shape(y, op, "y", out_shape);
   require_shape(indices, op, "indices", out_shape);
   if (y.numel() == 0) return;
+  // Output planes of whole fours on 16 bytes: four outputs an invocation (OUT4).
+  const int64_t in_plane = x.size(2) * x.size(3), out_plane = out_shape[2] * out_shape[3];
+  const bool out4 = out_plane % 4 == 0 && vec4_aligned({y, indices});
   PlanesLaunch launch = planes_launch(x.device(), "max_pool2d", op, x.shape(), out_shape, p,
-                                      out_shape[2] * out_shape[3]);
+                                      out4 ? out_plane / 4 : out_plane);
+  launch.kernel.spec.push_back(out4);
+  // PAIRS: 2x2/2 unpadded windows on rows of whole fours: two pairs of neighbours an invocation.
+  launch.kernel.spec.push_back(out4 && p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 &&
+                               p.stride_w == 2 && p.pad_h == 0 && p.pad_w == 0 &&
+                               x.size(3) % 4 == 0 && vec4_aligned({x}));
+  if (pool_windows(x.device(), in_plane, {x, y, indices})) {
+    dispatch_pool_windows(launch, "max_pool2d_windows", {x}, in_plane,
+                          {{y, out_plane}, {indices, out_plane}});
+    return;
+  }
   scheduler_of(x).dispatch(launch.kernel, {in(x), out(y), out(indices)}, launch.push, launch.grid);
 }
 
@@ -158,9 +222,20 @@ void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Pool2dPa
   // Non-overlapping windows: one invocation per window writes the inputs it owns (the shader's
   // CELLS); otherwise one per input gathers from the windows covering it.
   bool cells = p.stride_h >= p.kernel_h && p.stride_w >= p.kernel_w;
+  // PAIRS: 2-wide, unpadded windows along rows of whole fours: two windows an invocation, their
+  // cells stored as vec4s.
+  bool pairs = cells && p.kernel_w == 2 && p.stride_w == 2 && p.pad_w == 0 && dx.size(3) % 4 == 0 &&
+               vec4_aligned({dx});
+  const int64_t in_plane = dx.size(2) * dx.size(3), out_plane = out_shape[2] * out_shape[3];
   PlanesLaunch launch = planes_launch(dx.device(), "max_pool2d_backward", op, dx.shape(), out_shape,
-                                      p, cells ? out_shape[2] * out_shape[3] : dx.size(2) * dx.size(3));
+                                      p, cells ? out_plane / (pairs ? 2 : 1) : in_plane);
   launch.kernel.spec.push_back(cells);
+  launch.kernel.spec.push_back(pairs);
+  if (cells && pool_windows(dx.device(), out_plane, {dy, indices, dx})) {
+    dispatch_pool_windows(launch, "max_pool2d_backward_windows", {dy, indices}, out_plane,
+                          {{dx, in_plane}});
+    return;
+  }
   scheduler_of(dx).dispatch(launch.kernel, {in(dy), in(indices), out(dx)}, launch.push,
                             launch.grid);
 }

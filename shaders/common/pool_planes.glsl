@@ -15,6 +15,7 @@ layout(constant_id = 6) const int PAD_W = 0;
 layout(push_constant) uniform Push {
   uint planes;  // N·C
   uint in_h, in_w, out_h, out_w;
+  uint per_window, plane0;  // the windowed variants (pool_windows below); 0 otherwise
 };
 
 // The invocation's plane: TY planes per workgroup, the workgroups folded into y and z.
@@ -38,3 +39,27 @@ ivec2 plane_position(uint p, uint width) {
   }
   return ivec2(row, column);
 }
+
+#ifdef VKT_WINDOWS
+// The windowed variants (<shader>_windows, on CPU devices: lib/ops/pool.cpp plans them). The
+// tensors they read hold planes of a multiple of four floats and are read through uniform-buffer
+// windows (llvmpipe loads those with a branch-free gather where a storage-buffer load is a loop over
+// the lanes; docs/performance-notes.md, Change 31): window w of a tensor holds its planes
+// [plane0 + w·per_window, + per_window), workgroup y is the window (the same index for all lanes,
+// as a uniform-buffer array index must be) and workgroup x the plane in it, whose invocations
+// stride over its positions. The outputs bind only the dispatch's planes, from plane0 on.
+#include "uniform_windows.glsl"
+layout(std140, binding = VKT_WINDOW_BINDING) uniform Window {
+  vec4 v[kWindowVec4s];
+} windows[kWindows];
+
+// Float i of window w.
+float window_float(uint w, uint i) { return windows[w].v[i >> 2u][i & 3u]; }
+
+// This workgroup's plane, and its plane in the dispatch's; false past the last plane.
+bool window_plane(out uint plane, out uint local_plane) {
+  local_plane = gl_WorkGroupID.y * per_window + gl_WorkGroupID.x;
+  plane = plane0 + local_plane;
+  return plane < planes;
+}
+#endif

@@ -1,7 +1,8 @@
 // max_pool2d, avg_pool2d and global_avg_pool2d: forward and backward against float64 references on
 // odd sizes, overlapping windows, padding, non-square windows and default strides; the reference
 // backward is checked by finite differences first (max pooling on inputs kept away from ties).
-// Kernels exercised: max_pool2d, max_pool2d_backward, avg_pool2d (both modes), avg_pool2d_global.
+// Kernels exercised: max_pool2d, max_pool2d_backward (and their windowed variants on CPU devices),
+// avg_pool2d (both modes), avg_pool2d_global.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -217,19 +218,37 @@ VKT_CASE("max_pool2d", "cells_pad1") {
 VKT_CASE("max_pool2d", "many_planes") {
   check_max(ctx, "", Problem{1, 600000, 2, 3, pool2d_params(2)});
 }
+// The sample CNN's 2x2 pools. On CPU devices planes of whole fours are read through windows
+// (max_pool2d_windows, max_pool2d_backward_windows), output planes of whole fours are stored four
+// at a time (OUT4), and 2-wide unpadded windows along rows of whole fours write their cells as
+// vec4 pairs (PAIRS). 623 planes of 28x28: three windowed forward dispatches (280 planes each, the
+// last 63) and two backward ones (580, 43); 14x14 to 7x7: a windowed forward with scalar stores,
+// a backward on storage buffers; 9x12: the last row of cells runs to the image's end; vertical
+// padding with pairs; 132x132 planes (more than a window holds): OUT4 and PAIRS (both passes) on
+// storage buffers.
+VKT_CASE("max_pool2d", "cnn_pools_windows") {
+  check_max(ctx, "28x28", Problem{7, 89, 28, 28, pool2d_params(2)});
+  check_max(ctx, "14x14", Problem{3, 5, 14, 14, pool2d_params(2)});
+  check_max(ctx, "9x12", Problem{2, 3, 9, 12, pool2d_params(2)});
+  check_max(ctx, "pad_h",
+            Problem{2, 3, 7, 8, {.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2, .pad_h = 1}});
+  check_max(ctx, "132x132", Problem{1, 2, 132, 132, pool2d_params(2)});
+}
 // Padding is −inf, not 0: with all inputs negative a padded window still returns an input.
 VKT_CASE("max_pool2d", "negative_inputs_padding") {
   check_max(ctx, "", kOverlap, -2.0f, -1.0f);
 }
 
 VKT_CASE("max_pool2d", "ties_first_index") {
-  // Constant planes: every window ties, and PyTorch reports the first in-image position.
-  Problem pr = kOverlap;
-  std::vector<float> x(size_t(shape_numel(pr.x_shape())), 0.25f);
-  MaxPool2dResult r = max_pool2d(ctx.upload(x, pr.x_shape()), pr.params);
-  MaxReference ref = max_forward(pr, to_double(x));
-  ctx.check("y", pr.text(), r.y.to_host(), ref.y, kMaxForwardTolerance);
-  ctx.check_equal("indices", pr.text(), as_u32(r.indices.to_host_i32()), as_u32(ref.indices));
+  // Constant planes: every window ties, and PyTorch reports the first in-image position (the
+  // general kernel, and PAIRS' unrolled scan on 2x2/2 windows).
+  for (const Problem& pr : {kOverlap, Problem{2, 3, 8, 12, pool2d_params(2)}}) {
+    std::vector<float> x(size_t(shape_numel(pr.x_shape())), 0.25f);
+    MaxPool2dResult r = max_pool2d(ctx.upload(x, pr.x_shape()), pr.params);
+    MaxReference ref = max_forward(pr, to_double(x));
+    ctx.check("y", pr.text(), r.y.to_host(), ref.y, kMaxForwardTolerance);
+    ctx.check_equal("indices", pr.text(), as_u32(r.indices.to_host_i32()), as_u32(ref.indices));
+  }
 }
 
 VKT_CASE("max_pool2d", "gradcheck_reference") {
