@@ -4,8 +4,8 @@
 #include "philox.glsl"
 // Inverted dropout y = x · (keep ? scale : 0), keep iff the element's 16 mask bits >= threshold,
 // i.e. iff its 16-bit uniform is >= p (philox.glsl: philox_dropout_block; one Philox block per
-// eight elements, each invocation two blocks of four). The same kernel is the backward (dy in, dx out) and DropConnect (on a
-// weight): the mask is regenerated from (seed, stream, step, index), never stored. The step is read
+// eight elements, each invocation two blocks of four). The same kernel is the backward (dy in,
+// dx out) and DropConnect (on a weight): the mask is regenerated from (seed, stream, step, index), never stored. The step is read
 // from a device tensor so captured steps replay with the counter the sequence advances.
 // VEC4 (vec4_whole: n a multiple of 4, X and Y on 16 bytes): every block of four moves as one vec4
 // (on CPU drivers every non-uniform load or store is a loop over the lanes: one loop, not four).

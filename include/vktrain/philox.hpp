@@ -83,16 +83,13 @@ constexpr Counter dropout_counter_for(uint64_t index, uint32_t step, uint32_t st
 }
 // The 16 mask bits of element `index` of stream (seed, stream, step).
 constexpr uint32_t dropout_bits(uint64_t seed, uint32_t stream, uint32_t step, uint64_t index) {
-  uint32_t word = philox4x32_10(dropout_counter_for(index, step, stream), key_from_seed(seed))[index % 4];
+  uint32_t word =
+      philox4x32_10(dropout_counter_for(index, step, stream), key_from_seed(seed))[index % 4];
   return index % 8 < 4 ? word & 0xFFFFu : word >> 16;
 }
 // The integer threshold the kernels compare the 16 bits against (2^16 for p = 1: nothing kept).
 inline uint32_t dropout_threshold(float p) {
   return uint32_t(std::ceil(double(p) * 65536.0));
-}
-// Whether dropout with probability p keeps element `index`.
-inline bool dropout_keep(uint64_t seed, uint32_t stream, uint32_t step, uint64_t index, float p) {
-  return dropout_bits(seed, stream, step, index) >= dropout_threshold(p);
 }
 
 // N(0, 1) of element `index`, by Box–Muller in float64 (the reference the GPU's float32 values

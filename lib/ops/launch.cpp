@@ -20,8 +20,9 @@ void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
   const Device& device = first.device();
   if (!vec4 || windowed.size() == 0 || !cpu_device(device) ||
       !uniform_windows_available(device, kDispatchWindows)) {
-    scheduler_of(first).dispatch(kernel, {args.begin(), args.size()}, push, push_size,
-                                 grid_fours((n + fours_per_invocation - 1) / fours_per_invocation, group));
+    scheduler_of(first).dispatch(
+        kernel, {args.begin(), args.size()}, push, push_size,
+        grid_fours((n + fours_per_invocation - 1) / fours_per_invocation, group));
     return;
   }
   // Workgroup x covers a window's blocks exactly.

@@ -56,9 +56,11 @@ struct PlanesLaunch {
 PlanesLaunch planes_launch(const Device& device, const char* shader, const char* op, const Shape& x,
                            const Shape& y, const Pool2dParams& p, int64_t positions) {
   int64_t planes = x[0] * x[1];
-  VKT_REQUIRE(std::max(x[2] * x[3], positions) < (int64_t(1) << 24) && planes < (int64_t(1) << 32), op,
-              "x " + shape_str(x) + ": planes of 2^24 positions or more, or 2^32 planes or more, "
-              "are not supported");
+  VKT_REQUIRE(std::max(x[2] * x[3], positions) < (int64_t(1) << 24) && planes < (int64_t(1) << 32),
+              op,
+              "x " + shape_str(x) +
+                  ": planes of 2^24 positions or more, or 2^32 planes or more, "
+                  "are not supported");
   // A workgroup spans one plane's positions, or several small planes: no lane is idle for lack of
   // a second row. CPU drivers (one SIMD vector at a time) get 64 lanes: 8 were 2-3x slower and
   // 256 no faster in the elementwise kernels.
@@ -67,7 +69,8 @@ PlanesLaunch planes_launch(const Device& device, const char* shader, const char*
   uint32_t tile_y = group / tile_x;
   uint64_t groups_x = (uint64_t(positions) + tile_x - 1) / tile_x;
   uint64_t tiles = (uint64_t(planes) + tile_y - 1) / tile_y;
-  uint64_t groups_y = std::min<uint64_t>(tiles, 65535), groups_z = (tiles + groups_y - 1) / groups_y;
+  uint64_t groups_y = std::min<uint64_t>(tiles, 65535),
+           groups_z = (tiles + groups_y - 1) / groups_y;
   VKT_REQUIRE(groups_x <= 65535 && groups_z <= 65535, op,
               "x " + shape_str(x) + " needs more workgroups than a dispatch has");
   return {Kernel{shader,
@@ -83,7 +86,8 @@ PlanesLaunch planes_launch(const Device& device, const char* shader, const char*
 constexpr int64_t kWindowFloats = int64_t(kUniformWindowBytes / 4);
 constexpr uint32_t kWindowGroup = 64;  // invocations striding over a plane
 
-bool pool_windows(const Device& device, int64_t window_plane, std::initializer_list<Tensor> tensors) {
+bool pool_windows(const Device& device, int64_t window_plane,
+                  std::initializer_list<Tensor> tensors) {
   return cpu_device(device) && window_plane % 4 == 0 && window_plane <= kWindowFloats &&
          vec4_aligned(tensors) && uniform_windows_available(device, kDispatchWindows);
 }
@@ -113,7 +117,8 @@ void dispatch_pool_windows(PlanesLaunch launch, std::string_view shader,
     std::vector<Arg> bound;
     for (const Tensor& t : reads) bound.push_back(in(t));
     for (const auto& [t, plane] : outputs)
-      bound.push_back(out(t.reshape({t.numel()}).narrow(int64_t(plane0) * plane, int64_t(count) * plane)));
+      bound.push_back(
+          out(t.reshape({t.numel()}).narrow(int64_t(plane0) * plane, int64_t(count) * plane)));
     auto push = launch.push;
     push.planes = uint32_t(plane0 + count);
     push.per_window = uint32_t(per_window);

@@ -85,8 +85,9 @@ VKT_CASE("dropout", "stores_stay_in_bounds") {
   // An invocation takes two blocks of four: where the count of blocks is odd its second block is
   // past the end and must not be stored. y is a view of a longer poisoned buffer; the eight floats
   // after it stay NaN. 2772 elements (693 blocks): the vec4 kernel; 241860 (60465 blocks): on CPU
-  // devices two windowed dispatches, the second's last pair half used. (lavapipe bounds-checks every
-  // storage-buffer access and drops such a store itself; GPU drivers without robustness do not.)
+  // devices two windowed dispatches, the second's last pair half used. (lavapipe bounds-checks
+  // every storage-buffer access and drops such a store itself; GPU drivers without robustness do
+  // not.)
   for (int64_t n : {int64_t(2772), int64_t(241860)}) {
     std::vector<float> x = ctx.uniform(size_t(n));
     DropoutParams params = random_params(ctx, 0.5f);
@@ -94,8 +95,8 @@ VKT_CASE("dropout", "stores_stay_in_bounds") {
     dropout_forward(ctx.upload(x, {n}), step_tensor(ctx, 9), longer.narrow(0, n), params);
     std::vector<float> all = longer.to_host();
     std::vector<float> y(all.begin(), all.begin() + n);
-    ctx.check("n" + std::to_string(n), shapes({{n}}), y, masked(x, cpu_mask(size_t(n), params, 9), 0.5),
-              kTolerance);
+    ctx.check("n" + std::to_string(n), shapes({{n}}), y,
+              masked(x, cpu_mask(size_t(n), params, 9), 0.5), kTolerance);
     size_t stored = 0;
     for (int64_t i = n; i < n + 8; ++i) stored += !std::isnan(all[size_t(i)]);
     ctx.check_that("n" + std::to_string(n) + "_after_end", stored == 0, double(stored), 0,

@@ -208,7 +208,8 @@ VKT_CASE("max_pool2d", "whole_plane") {
 // gaps between windows (stride 3 > kernel 2) and padding (the first cell starts at 0, the last
 // runs to the edge) still get their zeros.
 VKT_CASE("max_pool2d", "gaps_stride3") {
-  check_max(ctx, "", Problem{2, 3, 10, 11, {.kernel_h = 2, .kernel_w = 2, .stride_h = 3, .stride_w = 3}});
+  check_max(ctx, "",
+            Problem{2, 3, 10, 11, {.kernel_h = 2, .kernel_w = 2, .stride_h = 3, .stride_w = 3}});
 }
 VKT_CASE("max_pool2d", "cells_pad1") {
   check_max(ctx, "", Problem{2, 2, 7, 8, pool2d_params(2, 2, 1)});
@@ -230,8 +231,10 @@ VKT_CASE("max_pool2d", "cnn_pools_windows") {
   check_max(ctx, "28x28", Problem{7, 89, 28, 28, pool2d_params(2)});
   check_max(ctx, "14x14", Problem{3, 5, 14, 14, pool2d_params(2)});
   check_max(ctx, "9x12", Problem{2, 3, 9, 12, pool2d_params(2)});
-  check_max(ctx, "pad_h",
-            Problem{2, 3, 7, 8, {.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2, .pad_h = 1}});
+  check_max(
+      ctx, "pad_h",
+      Problem{
+          2, 3, 7, 8, {.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2, .pad_h = 1}});
   check_max(ctx, "132x132", Problem{1, 2, 132, 132, pool2d_params(2)});
 }
 // Padding is −inf, not 0: with all inputs negative a padded window still returns an input.
