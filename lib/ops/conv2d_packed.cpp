@@ -19,9 +19,12 @@ namespace {
 constexpr uint64_t kWindowFloats = kUniformWindowBytes / 4;
 // A window starts on 16 bytes: up to 3 floats before its first plane.
 constexpr uint64_t kPlaneFloats = kWindowFloats - 3;
-constexpr uint32_t kPadGroup = 64;  // conv2d_pad.comp: an invocation a padded row
+constexpr uint32_t kPadGroup = 64;       // conv2d_pad.comp: an invocation a padded row
+constexpr uint32_t kPadWindowGroup = 8;  // its windowed variant: invocations striding over a plane
 
-uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+uint64_t ceil_div(uint64_t a, uint64_t b) {
+  return (a + b - 1) / b;
+}
 
 struct Push {
   uint32_t src_channels, src_h, src_w, dst_channels, dst_h, dst_w, gemm_k;
@@ -29,7 +32,9 @@ struct Push {
   uint32_t u_windows, c0, image0, src_start, planes_per_window, qw;
 };
 
-int64_t quads_per_row(const PackedConvPass& p) { return (p.dst_w + 3) / 4; }
+int64_t quads_per_row(const PackedConvPass& p) {
+  return (p.dst_w + 3) / 4;
+}
 
 // Positions a lane in scalar mode: of the counts in (TN/2, TN], the one that pads a plane least
 // (196 = 14²: 5 positions a lane, 200 computed, where 8 would compute 256), the larger on ties.
@@ -102,17 +107,40 @@ bool aligned(const Tensor& t) {
   return (t.allocation()->offset + t.byte_offset()) % 16 == 0;
 }
 
-// The source, zero-padded to `pad` (the source itself where that pads nothing).
+// The source, zero-padded to `pad` (the source itself where that pads nothing). On CPU devices,
+// padded rows of whole fours, the source read through uniform-buffer windows (conv2d_pad.comp's
+// VKT_WINDOWS): 2-4x faster there (docs/performance-notes.md, Change 38).
 Tensor padded_source(const PackedConvPass& p, const Tensor& source, const Padding& pad) {
   if (pad.none(p)) return source;
-  Tensor padded = Tensor::empty(source.device(), {p.batch * p.src_channels * pad.h * pad.w});
+  const uint64_t planes = uint64_t(p.batch * p.src_channels);
+  const uint64_t padded_plane = uint64_t(pad.h * pad.w), src_plane = uint64_t(p.src_h * p.src_w);
+  Tensor padded = Tensor::empty(source.device(), {int64_t(planes * padded_plane)});
   struct {
-    uint32_t rows, src_h, src_w, padded_h, padded_w;
+    uint32_t planes, src_h, src_w, padded_h, padded_w;
     int32_t top, left;
-  } push{uint32_t(p.batch * p.src_channels * pad.h), uint32_t(p.src_h), uint32_t(p.src_w),
-         uint32_t(pad.h), uint32_t(pad.w), int32_t(pad.top), int32_t(pad.left)};
+    uint32_t per_window = 0, plane0 = 0;
+  } push{uint32_t(planes), uint32_t(p.src_h), uint32_t(p.src_w), uint32_t(pad.h),
+         uint32_t(pad.w),  int32_t(pad.top),  int32_t(pad.left)};
+  const Device& device = source.device();
+  if (cpu_device(device) && pad.w % 4 == 0 && planes * src_plane < (uint64_t(1) << 31) &&
+      aligned(source) && uniform_windows_available(device, kDispatchWindows)) {
+    const Tensor reads[] = {source};
+    const PlaneWindows plan = plane_windows(reads, planes, src_plane);
+    if (plan.per_window > 0) {
+      VulkanScheduler& scheduler = *device.shared_state()->scheduler;
+      push.per_window = uint32_t(plan.per_window);
+      for (const PlaneDispatch& d : plan.dispatches) {
+        push.plane0 = uint32_t(d.plane0);
+        const Arg args[] = {in(source), out(padded.narrow(int64_t(d.plane0 * padded_plane),
+                                                          int64_t(d.count * padded_plane)))};
+        scheduler.dispatch_windows(Kernel{"conv2d_pad_windows", {kPadWindowGroup}}, args, d.windows,
+                                   &push, sizeof(push), d.grid);
+      }
+      return padded;
+    }
+  }
   scheduler_of(source).dispatch(Kernel{"conv2d_pad", {kPadGroup}}, {in(source), out(padded)}, push,
-                                grid_1d(push.rows, kPadGroup));
+                                grid_1d(planes * uint64_t(pad.h), kPadGroup));
   return padded;
 }
 
@@ -146,8 +174,12 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
   {
     struct {
       uint32_t count, channels, gemm_k, tm, taps, mode;
-    } push{uint32_t(c_tiles * k * tm), uint32_t(p.dst_channels), uint32_t(k), uint32_t(tm),
-           uint32_t(taps), p.mode};
+    } push{uint32_t(c_tiles * k * tm),
+           uint32_t(p.dst_channels),
+           uint32_t(k),
+           uint32_t(tm),
+           uint32_t(taps),
+           p.mode};
     scheduler_of(source).dispatch(Kernel{"conv2d_weight_pack", {kElementwiseGroup}},
                                   {in(weight), out(weight_tiles)}, push, grid_1d(push.count));
   }
@@ -168,8 +200,9 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
   const uint64_t qw = uint64_t(quads_per_row(p));
   VKT_REQUIRE(tiles_x <= source.device().info().max_workgroup_count[0], "conv2d",
               "internal: " + std::to_string(tiles_x) + " position tiles exceed the grid");
-  const Kernel kernel{"conv2d_packed", {lanes, tile.rows, l.tn, p.mode, bias.defined(),
-                                        uint32_t(p.kernel_h), uint32_t(p.kernel_w), l.quad}};
+  const Kernel kernel{"conv2d_packed",
+                      {lanes, tile.rows, l.tn, p.mode, bias.defined(), uint32_t(p.kernel_h),
+                       uint32_t(p.kernel_w), l.quad}};
   for (uint64_t t0 = 0; t0 < c_tiles; t0 += block_c) {
     const uint64_t tiles = std::min(block_c, c_tiles - t0);
     for (uint64_t n0 = 0; n0 < uint64_t(p.batch); n0 += block_n) {
@@ -184,12 +217,23 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
       }
       // The shader declares all kDispatchWindows; the unused ones repeat the last.
       while (windows.size() < kDispatchWindows) windows.push_back(windows.back());
-      Push push{uint32_t(p.src_channels), uint32_t(l.pad.h),     uint32_t(l.pad.w),
-                uint32_t(p.dst_channels), uint32_t(p.dst_h),     uint32_t(p.dst_w),
-                uint32_t(k),              uint32_t(p.stride_h),  uint32_t(p.stride_w),
-                uint32_t(p.dilation_h),   uint32_t(p.dilation_w), u_windows,
-                uint32_t(t0 * tm),        uint32_t(n0),          uint32_t(first_plane * plane),
-                uint32_t(ppw),            uint32_t(qw)};
+      Push push{uint32_t(p.src_channels),
+                uint32_t(l.pad.h),
+                uint32_t(l.pad.w),
+                uint32_t(p.dst_channels),
+                uint32_t(p.dst_h),
+                uint32_t(p.dst_w),
+                uint32_t(k),
+                uint32_t(p.stride_h),
+                uint32_t(p.stride_w),
+                uint32_t(p.dilation_h),
+                uint32_t(p.dilation_w),
+                u_windows,
+                uint32_t(t0 * tm),
+                uint32_t(n0),
+                uint32_t(first_plane * plane),
+                uint32_t(ppw),
+                uint32_t(qw)};
       const Arg args[] = {out(result), in(bias.defined() ? bias : source)};
       scheduler.dispatch_windows(kernel, args, windows, &push, sizeof(push),
                                  {uint32_t(tiles_x), uint32_t(tiles), uint32_t(images)});
@@ -225,8 +269,9 @@ void packed_conv2d_wgrad(const PackedConvPass& p, const Tensor& dy, const Tensor
   // Without splits, dispatches after the first continue from sums kept in a scratch tensor; with
   // them, the partials themselves hold the sums so far.
   Tensor partial = chained && !split ? Tensor::empty(x.device(), {int64_t(weights)}) : result;
-  const Kernel kernel{"conv2d_wgrad_packed", {lanes, tile.rows, tile.columns, split, accumulate,
-                                              uint32_t(p.kernel_h), uint32_t(p.kernel_w)}};
+  const Kernel kernel{"conv2d_wgrad_packed",
+                      {lanes, tile.rows, tile.columns, split, accumulate, uint32_t(p.kernel_h),
+                       uint32_t(p.kernel_w)}};
   const std::array<uint32_t, 2> tiles{uint32_t(ceil_div(gemm_m, uint64_t(lanes) * tile.columns)),
                                       uint32_t(ceil_div(uint64_t(p.dst_channels), tile.rows))};
   for (uint64_t i0 = 0; i0 < batch; i0 += images_per_dispatch) {
@@ -238,7 +283,8 @@ void packed_conv2d_wgrad(const PackedConvPass& p, const Tensor& dy, const Tensor
     }
     while (windows.size() < kDispatchWindows) windows.push_back(windows.back());
     const uint64_t split0 = i0 * plane / split_positions;
-    const uint64_t split_end = ceil_div(std::min(positions, (i0 + images) * plane), split_positions);
+    const uint64_t split_end =
+        ceil_div(std::min(positions, (i0 + images) * plane), split_positions);
     struct {
       uint32_t in_channels, src_h, src_w, out_channels, out_h, out_w, gemm_m;
       uint32_t stride_h, stride_w, dilation_h, dilation_w;

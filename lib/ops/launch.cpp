@@ -12,6 +12,30 @@ namespace {
 constexpr uint64_t kWindowBlocks = kUniformWindowBytes / 16;  // blocks of four floats in a window
 }  // namespace
 
+PlaneWindows plane_windows(std::span<const Tensor> reads, uint64_t planes, uint64_t plane_floats,
+                           uint64_t multiple) {
+  constexpr uint64_t kFloats = kUniformWindowBytes / 4;
+  assert(!reads.empty() && planes > 0 && plane_floats > 0 && multiple > 0);
+  const uint64_t room = plane_floats % 4 == 0 ? kFloats : kFloats - 3;
+  PlaneWindows plan{plane_floats <= room ? room / plane_floats : 0, {}};
+  const uint64_t per_tensor = kDispatchWindows / reads.size();
+  const uint64_t span = per_tensor * plan.per_window / multiple * multiple;
+  if (span == 0) return {0, {}};
+  for (uint64_t plane0 = 0; plane0 < planes; plane0 += span) {
+    const uint64_t count = std::min(span, planes - plane0);
+    UniformWindows windows = tensor_windows(reads, uint32_t(per_tensor), [&](uint32_t w) {
+      const uint64_t first = std::min(plane0 + w * plan.per_window, planes - 1);
+      return first * plane_floats / 4 * 16;
+    });
+    plan.dispatches.push_back({plane0,
+                               count,
+                               std::move(windows),
+                               {uint32_t(std::min(plan.per_window, count)),
+                                uint32_t((count + plan.per_window - 1) / plan.per_window), 1}});
+  }
+  return plan;
+}
+
 void dispatch_fours(const Kernel& kernel, std::string_view windowed_shader,
                     std::initializer_list<Arg> args, std::initializer_list<Tensor> windowed,
                     uint64_t n, const void* push, uint32_t push_size, bool vec4, uint32_t group,

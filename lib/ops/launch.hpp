@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "core/check.hpp"
 #include "core/scheduler_impl.hpp"
@@ -36,22 +37,26 @@ inline std::array<uint32_t, 3> grid_fours(uint64_t n, uint32_t group = kElementw
   return grid_1d((n + 3) / 4, group);
 }
 
-inline Scheduler& scheduler_of(const Tensor& t) { return t.device().scheduler(); }
+inline Scheduler& scheduler_of(const Tensor& t) {
+  return t.device().scheduler();
+}
 
 // A grid of workgroups within the device's limits, or an error naming the op and `what` needs it.
 inline void require_grid(const DeviceInfo& info, const std::array<uint32_t, 3>& groups,
                          const char* op, const std::string& what) {
-  VKT_REQUIRE(groups[0] <= info.max_workgroup_count[0] &&
-                  groups[1] <= info.max_workgroup_count[1] &&
-                  groups[2] <= info.max_workgroup_count[2],
-              op, "problem too large for one dispatch: " + what + " needs " +
-                      std::to_string(groups[0]) + " x " + std::to_string(groups[1]) + " x " +
-                      std::to_string(groups[2]) + " workgroups");
+  VKT_REQUIRE(
+      groups[0] <= info.max_workgroup_count[0] && groups[1] <= info.max_workgroup_count[1] &&
+          groups[2] <= info.max_workgroup_count[2],
+      op,
+      "problem too large for one dispatch: " + what + " needs " + std::to_string(groups[0]) +
+          " x " + std::to_string(groups[1]) + " x " + std::to_string(groups[2]) + " workgroups");
 }
 
 // CPU drivers (lavapipe) run a workgroup's invocations as SIMD lanes of one thread: kernels pick
 // smaller groups and other tilings there.
-inline bool cpu_device(const Device& device) { return device.info().type == "cpu"; }
+inline bool cpu_device(const Device& device) {
+  return device.info().type == "cpu";
+}
 
 // True when the device binds `count` uniform-buffer windows (UniformWindows,
 // core/scheduler_impl.hpp) at offsets that are multiples of 16 bytes: the packed matmul and conv2d
@@ -74,6 +79,27 @@ UniformWindows tensor_windows(std::span<const Tensor> tensors, uint32_t per_tens
     for (uint32_t k = 0; k < per_tensor; ++k) windows.push_back({t, offset(k)});
   return windows;
 }
+
+// The dispatches of a windowed plane kernel (max-pooling, the normalizations' plane passes,
+// conv2d's padding): `planes` planes of `plane_floats` floats each, read from every tensor of
+// `reads` through kDispatchWindows / reads.size() windows a dispatch. Window w of a dispatch holds
+// its planes [plane0 + w·per_window, + per_window) from the 16-byte boundary at or before the first
+// (planes that are not whole fours start up to 3 floats into it: float
+// (plane0 + w·per_window)·plane_floats % 4); a dispatch's plane count is a multiple of `multiple`
+// (so that outputs bound from its first plane start on 16 bytes) unless it is the last. Workgroup
+// (x, y) of the grid is plane x of window y; windows past the last plane repeat it.
+struct PlaneDispatch {
+  uint64_t plane0, count;  // the dispatch's planes
+  UniformWindows windows;
+  std::array<uint32_t, 3> grid;
+};
+struct PlaneWindows {
+  uint64_t per_window;  // planes a window holds
+  std::vector<PlaneDispatch> dispatches;
+};
+// 0 planes a window (and no dispatches) where a plane does not fit one.
+PlaneWindows plane_windows(std::span<const Tensor> reads, uint64_t planes, uint64_t plane_floats,
+                           uint64_t multiple = 1);
 
 // Records a kernel over blocks of four (shaders/common/vec4_access.glsl) on n elements, with the
 // push constants `push` (which begin with the element count, uint32_t n) and the grid grid_fours.
@@ -124,9 +150,9 @@ inline void require_defined(const Tensor& t, const char* op, const char* name) {
 
 inline void require_dtype(const Tensor& t, DType dtype, const char* op, const char* name) {
   require_defined(t, op, name);
-  VKT_REQUIRE(t.dtype() == dtype, op,
-              std::string(name) + " is " + dtype_name(t.dtype()) + ", expected " +
-                  dtype_name(dtype));
+  VKT_REQUIRE(
+      t.dtype() == dtype, op,
+      std::string(name) + " is " + dtype_name(t.dtype()) + ", expected " + dtype_name(dtype));
 }
 
 inline void require_same_shape(const Tensor& a, const Tensor& b, const char* op, const char* name_a,

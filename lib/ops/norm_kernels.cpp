@@ -173,8 +173,8 @@ bool use_windows(const NormChunks& chunks, std::initializer_list<Tensor> tensors
 }
 
 // The dispatches of a windowed reduction: per block of window_rows rows, per group of chunks that
-// fits the windows, each tensor's windows (kDispatchWindows / tensors of them) over those chunks' runs,
-// as shaders/common/norm_windows.glsl reads them; runs past the last repeat it.
+// fits the windows, each tensor's windows (kDispatchWindows / tensors of them) over those chunks'
+// runs, as shaders/common/norm_windows.glsl reads them; runs past the last repeat it.
 void dispatch_norm_windows(const Kernel& kernel, std::initializer_list<Arg> args,
                            std::initializer_list<Tensor> tensors, const NormRows& rows,
                            const NormChunks& chunks, float eps) {
@@ -208,39 +208,29 @@ bool use_plane_windows(const Device& device, const NormPlanes& planes) {
          uniform_windows_available(device, kDispatchWindows);
 }
 
-// The dispatches of a windowed plane kernel: each binds kDispatchWindows / tensors windows of every
-// tensor in `tensors`, window w at plane plane0 + w·per_window; the windows past the last plane
-// repeat it.
+// The dispatches of a windowed plane kernel (plane_windows, launch.hpp) over `tensors`.
 void dispatch_plane_windows(const Kernel& kernel, std::initializer_list<Arg> args,
                             const Tensor& output, std::initializer_list<Tensor> tensors,
                             const NormPlanes& planes, float count) {
-  const Tensor& first = *tensors.begin();
-  VulkanScheduler& scheduler = *first.device().shared_state()->scheduler;
-  const uint32_t per_tensor = kDispatchWindows / uint32_t(tensors.size());
-  const uint32_t per_window = uint32_t(kWindowFloats / 4 / planes.plane_len);
-  for (uint64_t plane0 = 0; plane0 < planes.planes; plane0 += uint64_t(per_tensor) * per_window) {
-    UniformWindows windows =
-        tensor_windows({tensors.begin(), tensors.size()}, per_tensor, [&](uint32_t w) {
-          uint64_t plane = std::min<uint64_t>(plane0 + uint64_t(w) * per_window, planes.planes - 1);
-          return plane * planes.plane_len * 16;
-        });
+  VulkanScheduler& scheduler = *tensors.begin()->device().shared_state()->scheduler;
+  const uint64_t plane_floats = uint64_t(planes.plane_len) * 4;
+  const PlaneWindows plan =
+      plane_windows({tensors.begin(), tensors.size()}, planes.planes, plane_floats);
+  assert(plan.per_window > 0);
+  for (const PlaneDispatch& d : plan.dispatches) {
     struct {
       uint32_t planes, plane_len, per_window, plane0, stat_div, stat_mod, channel_div, channel_mod;
       float count;
-    } push{planes.planes,      planes.plane_len,   per_window,
-           uint32_t(plane0),   planes.stat.div,    planes.stat.mod,
+    } push{planes.planes,      planes.plane_len,   uint32_t(plan.per_window),
+           uint32_t(d.plane0), planes.stat.div,    planes.stat.mod,
            planes.channel.div, planes.channel.mod, count};
-    uint64_t left = planes.planes - plane0;
-    uint32_t used = uint32_t(std::min<uint64_t>(per_tensor, (left + per_window - 1) / per_window));
-    uint32_t across = uint32_t(std::min<uint64_t>(per_window, left));
     // The output binds only this dispatch's planes (last), so that the dispatches of one call,
     // which write disjoint ranges, need no barriers between them.
-    uint64_t written = std::min<uint64_t>(left, uint64_t(per_tensor) * per_window);
     std::vector<Arg> bound(args);
-    bound.push_back(out(output.reshape({output.numel()})
-                            .narrow(int64_t(plane0 * planes.plane_len * 4),
-                                    int64_t(written * planes.plane_len * 4))));
-    scheduler.dispatch_windows(kernel, bound, windows, &push, sizeof(push), {across, used, 1});
+    bound.push_back(
+        out(output.reshape({output.numel()})
+                .narrow(int64_t(d.plane0 * plane_floats), int64_t(d.count * plane_floats))));
+    scheduler.dispatch_windows(kernel, bound, d.windows, &push, sizeof(push), d.grid);
   }
 }
 

@@ -84,7 +84,7 @@ PlanesLaunch planes_launch(const Device& device, const char* shader, const char*
 // devices where the planes they read through windows are whole fours of floats that fit one, and
 // every tensor starts on 16 bytes.
 constexpr int64_t kWindowFloats = int64_t(kUniformWindowBytes / 4);
-constexpr uint32_t kWindowGroup = 64;  // invocations striding over a plane
+constexpr uint32_t kWindowGroup = 8;  // invocations striding over a plane
 
 bool pool_windows(const Device& device, int64_t window_plane,
                   std::initializer_list<Tensor> tensors) {
@@ -99,33 +99,24 @@ bool pool_windows(const Device& device, int64_t window_plane,
 void dispatch_pool_windows(PlanesLaunch launch, std::string_view shader,
                            std::initializer_list<Tensor> reads, int64_t window_plane,
                            std::initializer_list<std::pair<Tensor, int64_t>> outputs) {
-  const Tensor& first = *reads.begin();
-  VulkanScheduler& scheduler = *first.device().shared_state()->scheduler;
-  const uint32_t per_tensor = kDispatchWindows / uint32_t(reads.size());
-  const uint64_t per_window = uint64_t(kWindowFloats / window_plane);
-  const uint64_t span = per_tensor * per_window / 4 * 4, planes = launch.push.planes;
-  assert(span >= 4);
+  VulkanScheduler& scheduler = *reads.begin()->device().shared_state()->scheduler;
+  const PlaneWindows plan =
+      plane_windows({reads.begin(), reads.size()}, launch.push.planes, uint64_t(window_plane), 4);
+  assert(plan.per_window > 0);
   Kernel kernel{shader, launch.kernel.spec};
   kernel.spec[0] = kWindowGroup;  // local size x
   kernel.spec[7] = 1;             // local size y: one plane a workgroup
-  for (uint64_t plane0 = 0; plane0 < planes; plane0 += span) {
-    const uint64_t count = std::min(span, planes - plane0);
-    UniformWindows windows =
-        tensor_windows({reads.begin(), reads.size()}, per_tensor, [&](uint32_t w) {
-          return std::min(plane0 + w * per_window, planes - 1) * uint64_t(window_plane) * 4;
-        });
+  for (const PlaneDispatch& d : plan.dispatches) {
     std::vector<Arg> bound;
     for (const Tensor& t : reads) bound.push_back(in(t));
     for (const auto& [t, plane] : outputs)
       bound.push_back(
-          out(t.reshape({t.numel()}).narrow(int64_t(plane0) * plane, int64_t(count) * plane)));
+          out(t.reshape({t.numel()}).narrow(int64_t(d.plane0) * plane, int64_t(d.count) * plane)));
     auto push = launch.push;
-    push.planes = uint32_t(plane0 + count);
-    push.per_window = uint32_t(per_window);
-    push.plane0 = uint32_t(plane0);
-    scheduler.dispatch_windows(kernel, bound, windows, &push, sizeof(push),
-                               {uint32_t(std::min(per_window, count)),
-                                uint32_t((count + per_window - 1) / per_window), 1});
+    push.planes = uint32_t(d.plane0 + d.count);
+    push.per_window = uint32_t(plan.per_window);
+    push.plane0 = uint32_t(d.plane0);
+    scheduler.dispatch_windows(kernel, bound, d.windows, &push, sizeof(push), d.grid);
   }
 }
 

@@ -229,6 +229,10 @@ const Problem kLongRows{1, 200, 5, 5, 9, 3, 3, {.pad_h = 1, .pad_w = 1}};
 // and with splits of 144 positions that cross images and the dispatches' boundary.
 const Problem kChainedWeight{9, 2, 3, 4, 3, 3, 3, {.pad_h = 1, .pad_w = 1}};
 const Problem kChainedSplits{12, 3, 11, 13, 5, 3, 3, {.pad_h = 1, .pad_w = 1}};
+// The padding through windows (CPU devices, quads): 1620 source planes of 150 floats, 109 a window
+// (so every other window starts 2 floats into a vec4) and 14 windows a dispatch: two dispatches.
+// Backward-data pads dy's 13 x 8 planes with 2 rows and columns on each side.
+const Problem kPadWindows{60, 27, 15, 10, 2, 3, 3, {}};
 
 }  // namespace
 
@@ -308,9 +312,9 @@ VKT_CASE("conv2d", "backward_accumulate") {
   // dweight += and dbias += twice, for a reduction split into partials (N·Ho·Wo large against the
   // tile grid) and for one that is not (N = 1, a small image).
   // With the default (on lavapipe the packed) kernel, also over more images than one dispatch.
-  for (const Problem& pr : {Problem{4, 3, 12, 12, 5, 3, 3, {.pad_h = 1, .pad_w = 1}},
-                            Problem{1, 3, 6, 5, 5, 3, 3, {.pad_h = 1, .pad_w = 1}},
-                            kChainedWeight}) {
+  for (const Problem& pr :
+       {Problem{4, 3, 12, 12, 5, 3, 3, {.pad_h = 1, .pad_w = 1}},
+        Problem{1, 3, 6, 5, 5, 3, 3, {.pad_h = 1, .pad_w = 1}}, kChainedWeight}) {
     Inputs in = random_inputs(ctx, pr);
     std::vector<float> dy = ctx.uniform(size_t(shape_numel(pr.y_shape())));
     std::vector<float> w0 = ctx.uniform(in.w.size()), b0 = ctx.uniform(in.b.size());
@@ -347,6 +351,8 @@ VKT_CASE("conv2d", "packed_paths") {
   check_forward(ctx, "long_rows", kLongRows);
   check_backward(ctx, "chained_weight", kChainedWeight);
   check_backward(ctx, "chained_splits", kChainedSplits);
+  check_forward(ctx, "pad_windows", kPadWindows);
+  check_backward(ctx, "pad_windows", kPadWindows);
   if (!packed_matmul_available(ctx.device) || !ctx.device.info().timestamp_queries) return;
   // Which passes take it: forward and unit-stride backward-data of ungrouped convolutions whose
   // tile of weight rows fits a window; the others run conv2d_subgroup.
@@ -368,9 +374,9 @@ VKT_CASE("conv2d", "packed_paths") {
   };
   const KernelChoice packed{KernelChoice::Kind::packed}, small{KernelChoice::Kind::packed, 1, 1};
   auto expect = [&](const char* label, uint64_t calls, uint64_t expected) {
-    ctx.check_that(label, calls == expected, double(calls), double(expected),
-                   std::to_string(calls) + " packed dispatches, expected " +
-                       std::to_string(expected));
+    ctx.check_that(
+        label, calls == expected, double(calls), double(expected),
+        std::to_string(calls) + " packed dispatches, expected " + std::to_string(expected));
   };
   expect("forward", packed_calls(kOdd, false, packed), 1);
   expect("backward_data", packed_calls(kOdd, true, packed), 1);
@@ -395,6 +401,8 @@ VKT_CASE("conv2d", "packed_paths") {
   expect("weight_chained", packed_calls(kChainedWeight, true, packed, wgrad), 2);
   expect("weight_strided", packed_calls(kStridePad, true, packed, wgrad), 1);
   expect("weight_groups_fall_back", packed_calls(kGroups, true, packed, wgrad), 0);
+  if (ctx.device.info().type == "cpu")
+    expect("pad_windows", packed_calls(kPadWindows, false, packed, "conv2d_pad_windows"), 2);
 }
 
 VKT_CASE("conv2d", "bad_arguments") {
