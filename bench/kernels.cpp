@@ -163,8 +163,8 @@ struct Suite {
     }
   }
 
-  // The sample CNN's 2x2 max pool: forward (x in; y and indices out), backward (dy and indices
-  // in; dx out).
+  // The sample CNN's 2x2 max pools (28x28 and 14x14 planes): forward (x in; y and indices out),
+  // backward (dy and indices in; dx out).
   void max_pool_cases(int64_t n, int64_t c, int64_t hw) {
     std::string shape = std::to_string(n) + "x" + std::to_string(c) + "x" + std::to_string(hw) +
                         "x" + std::to_string(hw);
@@ -294,6 +294,7 @@ KernelRun run_kernels(const Device& device, const Ceilings& ceilings, const Opti
     suite.batch_norm_cases(128, 32, 28);
   }
   suite.max_pool_cases(images, 32, 28);
+  suite.max_pool_cases(images, 64, 14);
   suite.dropout_case(quick ? (int64_t(1) << 14) : (int64_t(1) << 22));
   suite.cross_entropy_case(128, 10);
   const int64_t elements = quick ? (int64_t(1) << 14) : (int64_t(1) << 22);

@@ -20,6 +20,8 @@
 // of a row each (rows counted in whole quads, qw a row); a quad's taps of a kernel row are V
 // aligned vec4 loads (the padded rows are a multiple of 4 floats wide), where one float a tap
 // would be 4·KW gathers. Otherwise lane l owns positions p0 + l + SG·t (t < TN), a float a tap.
+// STORE4 (QUADS, rows of whole quads): a quad's results of a channel are one vec4 store, where four
+// scattered float stores were a third of the 1-channel layer's time on lavapipe.
 // Per k = (kc, kh, kw): TM/4 vec4 weight loads for TM·TN fmas per lane, summed in
 // conv2d_subgroup.comp's order, so results are bit-identical to it.
 // Windows: [0, u_windows) hold the block's channel tiles (window y: tile c0/TM + y, gemm_k·TM
@@ -35,6 +37,9 @@ layout(constant_id = 4) const bool HAS_BIAS = false;
 layout(constant_id = 5) const uint KH = 3;  // the kernel's size: the tap loops unroll
 layout(constant_id = 6) const uint KW = 3;
 layout(constant_id = 7) const bool QUADS = false;
+// QUADS with rows of whole quads (dst_w a multiple of 4) and the result on 16 bytes: a quad's four
+// results of a channel are one vec4 store.
+layout(constant_id = 8) const bool STORE4 = false;
 
 #include "uniform_windows.glsl"
 const uint kQuads = QUADS ? TN / 4 : 0;  // quads per lane
@@ -42,6 +47,7 @@ const uint kQuadArrays = QUADS ? TN / 4 : 1;
 const uint V = (KW + 6) / 4;             // vec4s a quad's taps of one kernel row span
 
 layout(std430, binding = 0) writeonly buffer Result { float result[]; };  // y or dx, (N, C, H, W)
+layout(std430, binding = 0) writeonly buffer Result4 { vec4 result4[]; };
 layout(std430, binding = 1) readonly buffer Bias { float bias[]; };      // (Cout,)
 layout(std140, binding = 2) uniform Window { vec4 v[kWindowVec4s]; } windows[kWindows];
 layout(push_constant) uniform Push {
@@ -137,6 +143,25 @@ void main() {
     }
   }
 
+  if (STORE4) {
+    uint quad_at[kQuadArrays];
+    [[unroll]] for (uint g = 0; g < kQuads; ++g) {
+      uint q = gl_WorkGroupID.x * (SG * kQuads) + lane + SG * g;
+      quad_at[g] = q < dst_h * qw ? q / qw * dst_w + 4 * (q % qw) : ~0u;
+    }
+    [[unroll]] for (uint r = 0; r < TM; ++r) {
+      uint c = cb + r;
+      if (c >= dst_channels) break;
+      float b = HAS_BIAS ? bias[c] : 0.0;
+      uint plane_at = ((image0 + image) * dst_channels + c) * dst_plane;
+      [[unroll]] for (uint g = 0; g < kQuads; ++g) {
+        if (quad_at[g] == ~0u) continue;
+        result4[(plane_at + quad_at[g]) / 4] =
+            vec4(acc[r][4 * g], acc[r][4 * g + 1], acc[r][4 * g + 2], acc[r][4 * g + 3]) + b;
+      }
+    }
+    return;
+  }
   [[unroll]] for (uint r = 0; r < TM; ++r) {
     uint c = cb + r;
     if (c >= dst_channels) break;

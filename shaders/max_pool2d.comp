@@ -105,7 +105,7 @@ void main() {
 #ifdef VKT_WINDOWS
   uint plane, local_plane;
   if (!window_plane(plane, local_plane)) return;
-  const uint w = gl_WorkGroupID.y, base = gl_WorkGroupID.x * in_h * in_w;
+  const uint w = gl_WorkGroupID.y, base = window_base(w, in_h * in_w);
   for (uint p = step * gl_LocalInvocationID.x; p < out_plane; p += step * gl_WorkGroupSize.x)
     pool_positions(w, base, p, local_plane * out_plane + p);
 #else

@@ -98,7 +98,7 @@ void main() {
 #ifdef VKT_WINDOWS
   uint plane, local_plane;
   if (!window_plane(plane, local_plane)) return;
-  const uint w = gl_WorkGroupID.y, first = gl_WorkGroupID.x * out_plane;
+  const uint w = gl_WorkGroupID.y, first = window_base(w, out_plane);
   for (uint p = gl_LocalInvocationID.x; p < out_plane / step; p += gl_WorkGroupSize.x) {
     if (PAIRS)
       scatter_pair(w, first + 2u * p, p, local_plane * in_plane);

@@ -39,9 +39,8 @@ Tiling choose_tiling(const DeviceInfo& info, int64_t gemm_m, int64_t gemm_n) {
 
 bool valid_tiling(const Tiling& t) {
   uint32_t threads = t.threads();
-  return t.tm % 4 == 0 && t.tn % 4 == 0 && threads % t.bm == 0 &&
-         t.bk % (threads / t.bm) == 0 && threads % t.bk == 0 && t.bn % (threads / t.bk) == 0 &&
-         t.bm % (threads / t.bk) == 0;
+  return t.tm % 4 == 0 && t.tn % 4 == 0 && threads % t.bm == 0 && t.bk % (threads / t.bm) == 0 &&
+         threads % t.bk == 0 && t.bn % (threads / t.bk) == 0 && t.bm % (threads / t.bk) == 0;
 }
 
 // The packed kernels (lib/ops/conv2d_packed.cpp) on devices with the uniform-buffer windows they
@@ -160,16 +159,21 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
     timed.kernel = candidate;
     dispatch_gemm(mode, g, timed, s[0], s[1], s[2], bias);
   };
-  PackedConvPass pass{mode,         g.batch,    src_channels, src_h,        src_w,
-                      dst_channels, dst_h,      dst_w,        g.kernel_h,   g.kernel_w,
-                      p.stride_h,   p.stride_w, p.pad_h,      p.pad_w,      p.dilation_h,
-                      p.dilation_w, p.groups};
+  PackedConvPass pass{mode,    g.batch, src_channels, src_h,        src_w,      dst_channels,
+                      dst_h,   dst_w,   g.kernel_h,   g.kernel_w,   p.stride_h, p.stride_w,
+                      p.pad_h, p.pad_w, p.dilation_h, p.dilation_w, p.groups};
+  // Forward passes whose rows are whole quads take the packed kernel at any reduction length: its
+  // vec4 stores made the 1-channel layer (K = 9) 1.3-1.4x faster than the subgroup kernel
+  // (docs/performance-notes.md, Change 38).
+  PackedKernel packed = packed_kernel(src.device(), gemm_k);
+  if (packed == PackedKernel::available && forward && dst_w % 4 == 0 && p.stride_w == 1 &&
+      p.dilation_w == 1 && p.groups == 1)
+    packed = PackedKernel::preferred;
   // The packed tile defaults to one subgroup of channels (8x8 on lavapipe: 64 accumulators a
   // lane, 10-25% faster than 16x8, docs/performance-notes.md Change 19).
-  KernelChoice choice = tuned_kernel(src.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
-                                     gemm_m,
-                                     [&] { return gemm_key(forward ? "fwd" : "bwd_data", g, p, gemm_m); },
-                                     record, packed_kernel(src.device(), gemm_k), 1);
+  KernelChoice choice = tuned_kernel(
+      src.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n, gemm_m,
+      [&] { return gemm_key(forward ? "fwd" : "bwd_data", g, p, gemm_m); }, record, packed, 1);
   if (choice.kind == KernelChoice::Kind::packed) {
     if (packed_conv2d_fits(pass, src, weight, choice)) {
       packed_conv2d(pass, src, weight, dst, bias, choice);
@@ -204,11 +208,12 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
                 uint32_t(t.bk % g.taps() / g.kernel_w),
                 uint32_t(t.bk % g.kernel_w)};
   bool unit_stride = p.stride_h == 1 && p.stride_w == 1;
-  Kernel kernel = subgroup ? Kernel{"conv2d_subgroup", {info.subgroup_size, choice.rows,
-                                                         choice.columns, mode, bias.defined(),
-                                                         unit_stride}}
-                           : Kernel{"conv2d", {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, mode,
-                                               bias.defined()}};
+  Kernel kernel =
+      subgroup
+          ? Kernel{"conv2d_subgroup",
+                   {info.subgroup_size, choice.rows, choice.columns, mode, bias.defined(),
+                    unit_stride}}
+          : Kernel{"conv2d", {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, mode, bias.defined()}};
   scheduler_of(src).dispatch(kernel,
                              {in(src), in(weight), out(dst), in(bias.defined() ? bias : src)}, push,
                              gemm_grid(src.device(), gemm_m, gemm_n, t, g.groups));
@@ -224,7 +229,7 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
   constexpr uint64_t kSlice = 16;              // positions per slice: BK of every tiled choice
   constexpr uint64_t kMinSlicesPerSplit = 8;   // keeps each split's setup amortised
   constexpr uint64_t kMaxScratchFloats = uint64_t(1) << 24;
-  constexpr uint64_t kNominalTile = 64;        // the output tile the split count is sized for
+  constexpr uint64_t kNominalTile = 64;  // the output tile the split count is sized for
   int64_t gemm_m = g.in_group() * g.taps(), gemm_n = g.out_group();
   int64_t positions = g.batch * g.out_h * g.out_w;
   const DeviceInfo& info = dy.device().info();
@@ -235,15 +240,15 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
     timed.kernel = candidate;
     dispatch_wgrad(g, timed, s[0], s[1], s[2], false);
   };
-  KernelChoice choice = tuned_kernel(dy.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n,
-                                     gemm_m, [&] { return gemm_key("bwd_weight", g, p, positions); },
-                                     record, packed_kernel(dy.device(), gemm_m));
-  PackedConvPass pass{0,          g.batch,    g.in_channels, g.in_h,       g.in_w,
-                      g.out_channels, g.out_h, g.out_w,     g.kernel_h,   g.kernel_w,
-                      p.stride_h, p.stride_w, p.pad_h,       p.pad_w,      p.dilation_h,
-                      p.dilation_w, p.groups};
-  const bool packed = choice.kind == KernelChoice::Kind::packed &&
-                      packed_conv2d_wgrad_fits(pass, dy, x);
+  KernelChoice choice = tuned_kernel(
+      dy.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n, gemm_m,
+      [&] { return gemm_key("bwd_weight", g, p, positions); }, record,
+      packed_kernel(dy.device(), gemm_m));
+  PackedConvPass pass{0,       g.batch, g.in_channels, g.in_h,       g.in_w,     g.out_channels,
+                      g.out_h, g.out_w, g.kernel_h,    g.kernel_w,   p.stride_h, p.stride_w,
+                      p.pad_h, p.pad_w, p.dilation_h,  p.dilation_w, p.groups};
+  const bool packed =
+      choice.kind == KernelChoice::Kind::packed && packed_conv2d_wgrad_fits(pass, dy, x);
   if (choice.kind == KernelChoice::Kind::packed && !packed)
     choice.kind = KernelChoice::Kind::subgroup;  // the shape's fallback, with the same tile
   bool subgroup = choice.kind != KernelChoice::Kind::tiled;
@@ -268,39 +273,25 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
     int32_t pad_h, pad_w;
     uint32_t dilation_h, dilation_w, step_n, step_h, step_w;
     uint32_t groups, slices_per_split, split_stride;
-  } push{uint32_t(g.in_channels),
-         uint32_t(g.in_h),
-         uint32_t(g.in_w),
-         uint32_t(g.out_channels),
-         uint32_t(g.out_h),
-         uint32_t(g.out_w),
-         uint32_t(gemm_m),
-         uint32_t(gemm_n),
-         uint32_t(positions),
-         uint32_t(g.kernel_h),
-         uint32_t(g.kernel_w),
-         uint32_t(p.stride_h),
-         uint32_t(p.stride_w),
-         p.pad_h,
-         p.pad_w,
-         uint32_t(p.dilation_h),
-         uint32_t(p.dilation_w),
-         uint32_t(t.bk / plane),
-         uint32_t(t.bk % plane / g.out_w),
-         uint32_t(t.bk % g.out_w),
-         uint32_t(g.groups),
-         // The subgroup kernel walks single positions: its "slice" is one position.
-         uint32_t(subgroup ? slices_per_split * kSlice : slices_per_split),
-         uint32_t(dweight.numel())};
-  Kernel kernel = subgroup ? Kernel{"conv2d_wgrad_subgroup", {info.subgroup_size, choice.rows,
-                                                              choice.columns, split, accumulate}}
-                           : Kernel{"conv2d_wgrad", {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn,
-                                                     split, accumulate}};
+  } push{
+      uint32_t(g.in_channels), uint32_t(g.in_h), uint32_t(g.in_w), uint32_t(g.out_channels),
+      uint32_t(g.out_h), uint32_t(g.out_w), uint32_t(gemm_m), uint32_t(gemm_n), uint32_t(positions),
+      uint32_t(g.kernel_h), uint32_t(g.kernel_w), uint32_t(p.stride_h), uint32_t(p.stride_w),
+      p.pad_h, p.pad_w, uint32_t(p.dilation_h), uint32_t(p.dilation_w), uint32_t(t.bk / plane),
+      uint32_t(t.bk % plane / g.out_w), uint32_t(t.bk % g.out_w), uint32_t(g.groups),
+      // The subgroup kernel walks single positions: its "slice" is one position.
+      uint32_t(subgroup ? slices_per_split * kSlice : slices_per_split), uint32_t(dweight.numel())};
+  Kernel kernel =
+      subgroup
+          ? Kernel{"conv2d_wgrad_subgroup",
+                   {info.subgroup_size, choice.rows, choice.columns, split, accumulate}}
+          : Kernel{"conv2d_wgrad", {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, split, accumulate}};
   // Subgroup tiles: SG·TN weight columns (m) by TM output channels (n).
   uint32_t tile_m = subgroup ? info.subgroup_size * choice.columns : t.bm;
   uint32_t tile_n = subgroup ? choice.rows : t.bn;
   std::array<uint32_t, 3> grid{uint32_t((gemm_m + tile_m - 1) / tile_m),
-                               uint32_t((gemm_n + tile_n - 1) / tile_n), uint32_t(g.groups * splits)};
+                               uint32_t((gemm_n + tile_n - 1) / tile_n),
+                               uint32_t(g.groups * splits)};
   Scheduler& scheduler = scheduler_of(dy);
   // dW (accumulating without splits) or the splits' partials.
   auto record_gemm = [&](const Tensor& target, Access access) {

@@ -200,9 +200,10 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
   const uint64_t qw = uint64_t(quads_per_row(p));
   VKT_REQUIRE(tiles_x <= source.device().info().max_workgroup_count[0], "conv2d",
               "internal: " + std::to_string(tiles_x) + " position tiles exceed the grid");
-  const Kernel kernel{"conv2d_packed",
-                      {lanes, tile.rows, l.tn, p.mode, bias.defined(), uint32_t(p.kernel_h),
-                       uint32_t(p.kernel_w), l.quad}};
+  const Kernel kernel{
+      "conv2d_packed",
+      {lanes, tile.rows, l.tn, p.mode, bias.defined(), uint32_t(p.kernel_h), uint32_t(p.kernel_w),
+       l.quad, l.quad && p.dst_w % 4 == 0 && aligned(result)}};
   for (uint64_t t0 = 0; t0 < c_tiles; t0 += block_c) {
     const uint64_t tiles = std::min(block_c, c_tiles - t0);
     for (uint64_t n0 = 0; n0 < uint64_t(p.batch); n0 += block_n) {

@@ -81,14 +81,16 @@ PlanesLaunch planes_launch(const Device& device, const char* shader, const char*
 }
 
 // The windowed max-pooling kernels (shaders/common/pool_planes.glsl, VKT_WINDOWS) run on CPU
-// devices where the planes they read through windows are whole fours of floats that fit one, and
-// every tensor starts on 16 bytes.
+// devices where the planes they read through windows fit one (planes that are not whole fours of
+// floats start up to 3 floats into it: pool_planes.glsl's window_base), and every tensor starts on
+// 16 bytes.
 constexpr int64_t kWindowFloats = int64_t(kUniformWindowBytes / 4);
 constexpr uint32_t kWindowGroup = 8;  // invocations striding over a plane
 
-bool pool_windows(const Device& device, int64_t window_plane,
+bool pool_windows(const Device& device, int64_t window_plane, int64_t planes,
                   std::initializer_list<Tensor> tensors) {
-  return cpu_device(device) && window_plane % 4 == 0 && window_plane <= kWindowFloats &&
+  const int64_t room = window_plane % 4 == 0 ? kWindowFloats : kWindowFloats - 3;
+  return cpu_device(device) && window_plane <= room && planes * window_plane < (int64_t(1) << 31) &&
          vec4_aligned(tensors) && uniform_windows_available(device, kDispatchWindows);
 }
 
@@ -186,7 +188,7 @@ void max_pool2d_forward(const Tensor& x, const Pool2dParams& params, const Tenso
   launch.kernel.spec.push_back(out4 && p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 &&
                                p.stride_w == 2 && p.pad_h == 0 && p.pad_w == 0 &&
                                x.size(3) % 4 == 0 && vec4_aligned({x}));
-  if (pool_windows(x.device(), in_plane, {x, y, indices})) {
+  if (pool_windows(x.device(), in_plane, x.shape()[0] * x.shape()[1], {x, y, indices})) {
     dispatch_pool_windows(launch, "max_pool2d_windows", {x}, in_plane,
                           {{y, out_plane}, {indices, out_plane}});
     return;
@@ -227,7 +229,8 @@ void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Pool2dPa
                                       p, cells ? out_plane / (pairs ? 2 : 1) : in_plane);
   launch.kernel.spec.push_back(cells);
   launch.kernel.spec.push_back(pairs);
-  if (cells && pool_windows(dx.device(), out_plane, {dy, indices, dx})) {
+  if (cells &&
+      pool_windows(dx.device(), out_plane, dx.shape()[0] * dx.shape()[1], {dy, indices, dx})) {
     dispatch_pool_windows(launch, "max_pool2d_backward_windows", {dy, indices}, out_plane,
                           {{dx, in_plane}});
     return;

@@ -42,6 +42,12 @@ layout(std140, binding = VKT_WINDOW_BINDING) uniform Window {
 // Float i of window w.
 float window_float(uint w, uint i) { return windows[w].v[i >> 2u][i & 3u]; }
 
+// Where this workgroup's plane starts in window w, for planes of `plane_floats` floats: the window
+// starts on the 16 bytes at or before its first plane (plane_windows, lib/ops/launch.hpp).
+uint window_base(uint w, uint plane_floats) {
+  return ((plane0 + w * per_window) * plane_floats & 3u) + gl_WorkGroupID.x * plane_floats;
+}
+
 // This workgroup's plane, and its plane in the dispatch's; false past the last plane.
 bool window_plane(out uint plane, out uint local_plane) {
   local_plane = gl_WorkGroupID.y * per_window + gl_WorkGroupID.x;

@@ -236,6 +236,11 @@ VKT_CASE("max_pool2d", "cnn_pools_windows") {
       Problem{
           2, 3, 7, 8, {.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2, .pad_h = 1}});
   check_max(ctx, "132x132", Problem{1, 2, 132, 132, pool2d_params(2)});
+  // Planes that are not whole fours: the backward reads dy and indices planes of 49 floats (334 a
+  // window, so windows start 0-3 floats into a vec4) over two dispatches of 2336 planes; the
+  // forward reads x planes of 49 floats.
+  check_max(ctx, "7x7_out", Problem{5, 480, 14, 14, pool2d_params(2)});
+  check_max(ctx, "7x7_in", Problem{3, 800, 7, 7, pool2d_params(2)});
 }
 // Padding is −inf, not 0: with all inputs negative a padded window still returns an input.
 VKT_CASE("max_pool2d", "negative_inputs_padding") {
