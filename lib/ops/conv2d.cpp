@@ -164,7 +164,7 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
                       p.pad_h, p.pad_w, p.dilation_h, p.dilation_w, p.groups};
   // Forward passes whose rows are whole quads take the packed kernel at any reduction length: its
   // vec4 stores made the 1-channel layer (K = 9) 1.3-1.4x faster than the subgroup kernel
-  // (docs/performance-notes.md, Change 38).
+  // (docs/performance-notes.md, Change 40).
   PackedKernel packed = packed_kernel(src.device(), gemm_k);
   if (packed == PackedKernel::available && forward && dst_w % 4 == 0 && p.stride_w == 1 &&
       p.dilation_w == 1 && p.groups == 1)
