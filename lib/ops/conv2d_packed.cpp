@@ -19,8 +19,7 @@ namespace {
 constexpr uint64_t kWindowFloats = kUniformWindowBytes / 4;
 // A window starts on 16 bytes: up to 3 floats before its first plane.
 constexpr uint64_t kPlaneFloats = kWindowFloats - 3;
-constexpr uint32_t kPadGroup = 64;       // conv2d_pad.comp: an invocation a padded row
-constexpr uint32_t kPadWindowGroup = 8;  // its windowed variant: invocations striding over a plane
+constexpr uint32_t kPadGroup = 64;  // conv2d_pad.comp: an invocation a padded row
 
 uint64_t ceil_div(uint64_t a, uint64_t b) {
   return (a + b - 1) / b;
@@ -133,8 +132,8 @@ Tensor padded_source(const PackedConvPass& p, const Tensor& source, const Paddin
         push.plane0 = uint32_t(d.plane0);
         const Arg args[] = {in(source), out(padded.narrow(int64_t(d.plane0 * padded_plane),
                                                           int64_t(d.count * padded_plane)))};
-        scheduler.dispatch_windows(Kernel{"conv2d_pad_windows", {kPadWindowGroup}}, args, d.windows,
-                                   &push, sizeof(push), d.grid);
+        scheduler.dispatch_windows(Kernel{"conv2d_pad_windows", {kPlaneWindowGroup}}, args,
+                                   d.windows, &push, sizeof(push), d.grid);
       }
       return padded;
     }

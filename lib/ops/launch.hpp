@@ -88,6 +88,9 @@ UniformWindows tensor_windows(std::span<const Tensor> tensors, uint32_t per_tens
 // (plane0 + w·per_window)·plane_floats % 4); a dispatch's plane count is a multiple of `multiple`
 // (so that outputs bound from its first plane start on 16 bytes) unless it is the last. Workgroup
 // (x, y) of the grid is plane x of window y; windows past the last plane repeat it.
+// Workgroup size of those kernels, whose invocations stride over a plane: one subgroup of
+// lavapipe's (docs/performance-notes.md, Change 39: 8 lanes 1.3-2x faster than 64).
+constexpr uint32_t kPlaneWindowGroup = 8;
 struct PlaneDispatch {
   uint64_t plane0, count;  // the dispatch's planes
   UniformWindows windows;

@@ -85,7 +85,6 @@ PlanesLaunch planes_launch(const Device& device, const char* shader, const char*
 // floats start up to 3 floats into it: pool_planes.glsl's window_base), and every tensor starts on
 // 16 bytes.
 constexpr int64_t kWindowFloats = int64_t(kUniformWindowBytes / 4);
-constexpr uint32_t kWindowGroup = 8;  // invocations striding over a plane
 
 bool pool_windows(const Device& device, int64_t window_plane, int64_t planes,
                   std::initializer_list<Tensor> tensors) {
@@ -106,8 +105,8 @@ void dispatch_pool_windows(PlanesLaunch launch, std::string_view shader,
       plane_windows({reads.begin(), reads.size()}, launch.push.planes, uint64_t(window_plane), 4);
   assert(plan.per_window > 0);
   Kernel kernel{shader, launch.kernel.spec};
-  kernel.spec[0] = kWindowGroup;  // local size x
-  kernel.spec[7] = 1;             // local size y: one plane a workgroup
+  kernel.spec[0] = kPlaneWindowGroup;  // local size x
+  kernel.spec[7] = 1;                  // local size y: one plane a workgroup
   for (const PlaneDispatch& d : plan.dispatches) {
     std::vector<Arg> bound;
     for (const Tensor& t : reads) bound.push_back(in(t));
