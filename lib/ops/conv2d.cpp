@@ -162,12 +162,12 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
   PackedConvPass pass{mode,    g.batch, src_channels, src_h,        src_w,      dst_channels,
                       dst_h,   dst_w,   g.kernel_h,   g.kernel_w,   p.stride_h, p.stride_w,
                       p.pad_h, p.pad_w, p.dilation_h, p.dilation_w, p.groups};
-  // Forward passes whose rows are whole quads take the packed kernel at any reduction length: its
-  // vec4 stores made the 1-channel layer (K = 9) 1.3-1.4x faster than the subgroup kernel
-  // (docs/performance-notes.md, Change 40).
+  // Forward passes whose results it stores four at a time take the packed kernel at any reduction
+  // length: its vec4 stores made the 1-channel layer (K = 9) 1.3-1.4x faster than the subgroup
+  // kernel (docs/performance-notes.md, Change 40).
   PackedKernel packed = packed_kernel(src.device(), gemm_k);
-  if (packed == PackedKernel::available && forward && dst_w % 4 == 0 && p.stride_w == 1 &&
-      p.dilation_w == 1 && p.groups == 1)
+  if (packed == PackedKernel::available && forward &&
+      packed_conv2d_stores_quads(pass, info.subgroup_size))
     packed = PackedKernel::preferred;
   // The packed tile defaults to one subgroup of channels (8x8 on lavapipe: 64 accumulators a
   // lane, 10-25% faster than 16x8, docs/performance-notes.md Change 19).

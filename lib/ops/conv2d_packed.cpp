@@ -64,6 +64,11 @@ bool quads(const PackedConvPass& p, uint32_t lanes, uint32_t columns) {
   return 3 * quad_positions <= 4 * scalar_positions;
 }
 
+// conv2d_packed.comp's STORE4 for a pass read in quads or not (the result's alignment aside).
+bool whole_quad_rows(const PackedConvPass& p, bool quad) {
+  return quad && p.dst_w % 4 == 0;
+}
+
 // The padded source conv2d_packed.comp gathers from: its top and left padding (backward:
 // dilation·(kernel - 1) - pad) and the rows and columns its taps reach; with `quad_rows`, rows
 // of whole vec4s that hold every quad's V loads (shaders/conv2d_packed.comp), so planes start
@@ -145,6 +150,10 @@ Tensor padded_source(const PackedConvPass& p, const Tensor& source, const Paddin
 
 }  // namespace
 
+bool packed_conv2d_stores_quads(const PackedConvPass& p, uint32_t lanes) {
+  return p.groups == 1 && whole_quad_rows(p, quads(p, lanes, 8));
+}
+
 bool packed_conv2d_fits(const PackedConvPass& p, const Tensor& source, const Tensor& weight,
                         const KernelChoice& tile) {
   if (p.groups != 1 || (p.mode == 1 && (p.stride_h != 1 || p.stride_w != 1))) return false;
@@ -202,7 +211,7 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
   const Kernel kernel{
       "conv2d_packed",
       {lanes, tile.rows, l.tn, p.mode, bias.defined(), uint32_t(p.kernel_h), uint32_t(p.kernel_w),
-       l.quad, l.quad && p.dst_w % 4 == 0 && aligned(result)}};
+       l.quad, whole_quad_rows(p, l.quad) && aligned(result)}};
   for (uint64_t t0 = 0; t0 < c_tiles; t0 += block_c) {
     const uint64_t tiles = std::min(block_c, c_tiles - t0);
     for (uint64_t n0 = 0; n0 < uint64_t(p.batch); n0 += block_n) {

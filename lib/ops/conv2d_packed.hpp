@@ -23,6 +23,11 @@ struct PackedConvPass {
 bool packed_conv2d_fits(const PackedConvPass& pass, const Tensor& source, const Tensor& weight,
                         const KernelChoice& tile);
 
+// Whether the packed kernel stores the pass's results four at a time (conv2d_packed.comp's STORE4)
+// with the default tile of `lanes` lanes by 8 positions: ungrouped, read in quads, output rows of
+// whole fours. lib/ops/conv2d.cpp prefers it for such forward passes at any reduction length.
+bool packed_conv2d_stores_quads(const PackedConvPass& pass, uint32_t lanes);
+
 // result = conv (mode 0: + bias) with a resolved packed tile (rows = TM channels, columns = TN
 // positions per lane); packed_conv2d_fits must hold.
 void packed_conv2d(const PackedConvPass& pass, const Tensor& source, const Tensor& weight,
@@ -34,7 +39,8 @@ void packed_conv2d(const PackedConvPass& pass, const Tensor& source, const Tenso
 bool packed_conv2d_wgrad_fits(const PackedConvPass& pass, const Tensor& dy, const Tensor& x);
 
 // dW (+= with accumulate) or, with `split`, the partials of conv2d_wgrad_subgroup.comp's splits of
-// `split_positions` positions each (the same sums, bit for bit); packed_conv2d_wgrad_fits must hold.
+// `split_positions` positions each (the same sums, bit for bit); packed_conv2d_wgrad_fits must
+// hold.
 void packed_conv2d_wgrad(const PackedConvPass& pass, const Tensor& dy, const Tensor& x,
                          const Tensor& result, const KernelChoice& tile, bool split,
                          bool accumulate, uint64_t split_positions);
