@@ -18,6 +18,11 @@
 // here — to Result (SPLIT: Result holds the splits' partials, for conv2d_split_sum, and serves as
 // Partial too). Every output is the same
 // fma chain as in conv2d_wgrad_subgroup.comp: bit-identical results.
+// CHANNEL_LANES, for few weight columns (Cin·kH·kW < 32, the 1-channel layer's 9, where lanes
+// owning columns would mostly idle): the tile turned over — TM weight columns (j0 + r) by SG·TN
+// output channels, lane l owning channels channel0 + l + SG·t, every lane reading the same x values
+// and its own dy values. The dispatch covers those SG·TN channels only: window 2i holds them of
+// image i's dy (from channel0's plane), so a window needs SG·TN planes, not Cout.
 layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;  // SG = the subgroup size
 layout(constant_id = 1) const uint TM = 16;  // output channels per workgroup
 layout(constant_id = 2) const uint TN = 8;   // weight columns per lane
@@ -25,6 +30,7 @@ layout(constant_id = 3) const bool SPLIT = false;
 layout(constant_id = 4) const bool ACCUMULATE = false;  // dW += result (only without SPLIT)
 layout(constant_id = 5) const uint KH = 3;
 layout(constant_id = 6) const uint KW = 3;
+layout(constant_id = 7) const bool CHANNEL_LANES = false;
 
 #include "uniform_windows.glsl"
 
@@ -41,9 +47,17 @@ layout(push_constant) uniform Push {
   uint split0;           // the first split this dispatch runs
   uint image0, images;
   uint split_stride;     // floats between splits' partials (SPLIT)
+  uint channel0;         // the first channel of the dy windows (0 without CHANNEL_LANES)
 };
 
 const uint SG = gl_WorkGroupSize.x;
+const uint kColumns = CHANNEL_LANES ? TM : TN;   // weight columns a lane's accumulators span
+const uint kChannels = CHANNEL_LANES ? TN : TM;  // output channels likewise
+
+uint lane, j0, n0;
+// Accumulator (r, t) is dW[channel_of(r, t)][column_of(r, t)].
+uint channel_of(uint r, uint t) { return CHANNEL_LANES ? n0 + lane + SG * t : n0 + r; }
+uint column_of(uint r, uint t) { return CHANNEL_LANES ? j0 + r : j0 + lane + SG * t; }
 
 float load(uint window, uint index) { return windows[window].v[index >> 2][index & 3]; }
 float sums_so_far(uint index) { return SPLIT ? result[index] : partial[index]; }
@@ -55,9 +69,10 @@ void keep(uint index, float v) {
 }
 
 void main() {
-  const uint lane = gl_SubgroupInvocationID;
+  lane = gl_SubgroupInvocationID;
   const uint split = split0 + gl_WorkGroupID.z;
-  const uint j0 = gl_WorkGroupID.x * (SG * TN), n0 = gl_WorkGroupID.y * TM;
+  j0 = gl_WorkGroupID.x * (CHANNEL_LANES ? TM : SG * TN);
+  n0 = CHANNEL_LANES ? channel0 : gl_WorkGroupID.y * TM;
   const uint out_plane = out_h * out_w, src_plane = src_h * src_w;
   // This split's positions inside this dispatch's images.
   const uint split_begin = split * split_positions;
@@ -67,23 +82,26 @@ void main() {
   if (k_begin >= k_end) return;  // uniform per workgroup
   const bool first = k_begin == split_begin, last = k_end == split_end;
 
-  // This lane's weight columns (c, kh, kw): where tap (kh, kw) of channel c starts in a padded x.
-  uint x_at[TN];
-  [[unroll]] for (uint t = 0; t < TN; ++t) {
-    uint j = min(j0 + lane + SG * t, gemm_m - 1);
+  // The weight columns (c, kh, kw) read: where tap (kh, kw) of channel c starts in a padded x.
+  uint x_at[kColumns];
+  [[unroll]] for (uint i = 0; i < kColumns; ++i) {
+    uint j = min(CHANNEL_LANES ? column_of(i, 0) : column_of(0, i), gemm_m - 1);
     uint c = j / (KH * KW), r = j % (KH * KW);
-    x_at[t] = c * src_plane + (r / KW) * dilation_h * src_w + (r % KW) * dilation_w;
+    x_at[i] = c * src_plane + (r / KW) * dilation_h * src_w + (r % KW) * dilation_w;
   }
-  // The dy plane of each of the tile's channels (past the last: the last, unstored).
-  uint dy_at[TM];
-  [[unroll]] for (uint r = 0; r < TM; ++r) dy_at[r] = min(n0 + r, out_channels - 1) * out_plane;
+  // The dy plane of each channel read, from the windows' first (past the last: the last, unstored).
+  uint dy_at[kChannels];
+  [[unroll]] for (uint i = 0; i < kChannels; ++i) {
+    uint n = CHANNEL_LANES ? channel_of(0, i) : channel_of(i, 0);
+    dy_at[i] = (min(n, out_channels - 1) - channel0) * out_plane;
+  }
 
   // dW[n·M + j]; a split's partials sit split_stride further on.
   const uint base = SPLIT ? split * split_stride : 0;
   float acc[TM][TN];
   [[unroll]] for (uint r = 0; r < TM; ++r) {
     [[unroll]] for (uint t = 0; t < TN; ++t) {
-      uint n = n0 + r, j = j0 + lane + SG * t;
+      uint n = channel_of(r, t), j = column_of(r, t);
       acc[r][t] = !first && n < out_channels && j < gemm_m ? sums_so_far(base + n * gemm_m + j) : 0.0;
     }
   }
@@ -91,16 +109,20 @@ void main() {
   uint image = k_begin / out_plane, p = k_begin % out_plane;
   uint oh = p / out_w, ow = p % out_w;
   uint w = 2 * (image - image0);
-  uint dy_delta = (image * out_channels * out_plane) & 3u;
+  uint dy_delta = ((image * out_channels + channel0) * out_plane) & 3u;
   uint x_delta = (image * in_channels * src_plane) & 3u;
   for (uint k = k_begin; k < k_end; ++k) {
     const uint at = x_delta + oh * stride_h * src_w + ow * stride_w;
     const uint dy_p = dy_delta + oh * out_w + ow;
-    float vb[TN];
-    [[unroll]] for (uint t = 0; t < TN; ++t) vb[t] = load(w + 1, x_at[t] + at);
+    // Without CHANNEL_LANES the x values are the lane's own and the dy values the same for every
+    // lane; with it, the other way round.
+    float vx[kColumns], vdy[kChannels];
+    [[unroll]] for (uint i = 0; i < kColumns; ++i) vx[i] = load(w + 1, x_at[i] + at);
+    [[unroll]] for (uint i = 0; i < kChannels; ++i) vdy[i] = load(w, dy_at[i] + dy_p);
     [[unroll]] for (uint r = 0; r < TM; ++r) {
-      const float dy_value = load(w, dy_at[r] + dy_p);  // the same for every lane
-      [[unroll]] for (uint t = 0; t < TN; ++t) acc[r][t] = fma(vb[t], dy_value, acc[r][t]);
+      [[unroll]] for (uint t = 0; t < TN; ++t) {
+        acc[r][t] = fma(vx[CHANNEL_LANES ? r : t], vdy[CHANNEL_LANES ? t : r], acc[r][t]);
+      }
     }
     if (++ow == out_w) {
       ow = 0;
@@ -108,18 +130,16 @@ void main() {
         oh = 0;
         ++image;
         w += 2;
-        dy_delta = (image * out_channels * out_plane) & 3u;
+        dy_delta = ((image * out_channels + channel0) * out_plane) & 3u;
         x_delta = (image * in_channels * src_plane) & 3u;
       }
     }
   }
 
   [[unroll]] for (uint r = 0; r < TM; ++r) {
-    uint n = n0 + r;
-    if (n >= out_channels) break;
     [[unroll]] for (uint t = 0; t < TN; ++t) {
-      uint j = j0 + lane + SG * t;
-      if (j >= gemm_m) continue;
+      uint n = channel_of(r, t), j = column_of(r, t);
+      if (n >= out_channels || j >= gemm_m) continue;
       uint index = base + n * gemm_m + j;
       float v = acc[r][t];
       if (!last) {

@@ -240,13 +240,19 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
     timed.kernel = candidate;
     dispatch_wgrad(g, timed, s[0], s[1], s[2], false);
   };
-  KernelChoice choice = tuned_kernel(
-      dy.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n, gemm_m,
-      [&] { return gemm_key("bwd_weight", g, p, positions); }, record,
-      packed_kernel(dy.device(), gemm_m));
   PackedConvPass pass{0,       g.batch, g.in_channels, g.in_h,       g.in_w,     g.out_channels,
                       g.out_h, g.out_w, g.kernel_h,    g.kernel_w,   p.stride_h, p.stride_w,
                       p.pad_h, p.pad_w, p.dilation_h,  p.dilation_w, p.groups};
+  // Few weight columns: the packed kernel's lanes own channels instead (channel lanes), which
+  // suits them as 32 or more columns suit the usual tile.
+  PackedKernel packed_use = packed_kernel(dy.device(), gemm_m);
+  if (packed_use == PackedKernel::available &&
+      packed_conv2d_wgrad_channel_lanes(pass, info.subgroup_size) &&
+      packed_conv2d_wgrad_fits(pass, dy, x))
+    packed_use = PackedKernel::preferred;
+  KernelChoice choice = tuned_kernel(
+      dy.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n, gemm_m,
+      [&] { return gemm_key("bwd_weight", g, p, positions); }, record, packed_use);
   const bool packed =
       choice.kind == KernelChoice::Kind::packed && packed_conv2d_wgrad_fits(pass, dy, x);
   if (choice.kind == KernelChoice::Kind::packed && !packed)

@@ -250,11 +250,31 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
   }
 }
 
+namespace {
+
+// conv2d_wgrad_packed.comp's CHANNEL_LANES tile for few weight columns: all of them by SG·TN
+// channels, TN the most of 4, 2, 1 whose channels' planes fit a window; 0 if none does.
+uint32_t channel_lanes_columns(const PackedConvPass& p, uint32_t lanes) {
+  const uint64_t plane = uint64_t(p.dst_h * p.dst_w);
+  for (uint32_t tn = 4; tn >= 1; tn /= 2)
+    if (std::min<uint64_t>(uint64_t(p.dst_channels), lanes * tn) * plane <= kPlaneFloats) return tn;
+  return 0;
+}
+
+}  // namespace
+
+bool packed_conv2d_wgrad_channel_lanes(const PackedConvPass& p, uint32_t lanes) {
+  return p.src_channels * p.kernel_h * p.kernel_w < kChannelLanesBelow &&
+         channel_lanes_columns(p, lanes) > 0;
+}
+
 bool packed_conv2d_wgrad_fits(const PackedConvPass& p, const Tensor& dy, const Tensor& x) {
   const Padding pad = padding(p, false);
   const uint64_t x_image = uint64_t(p.src_channels * pad.h * pad.w);
   const uint64_t dy_image = uint64_t(p.dst_channels * p.dst_h * p.dst_w);
-  return p.groups == 1 && x_image <= kPlaneFloats && dy_image <= kPlaneFloats &&
+  const bool dy_fits = dy_image <= kPlaneFloats ||
+                       packed_conv2d_wgrad_channel_lanes(p, x.device().info().subgroup_size);
+  return p.groups == 1 && x_image <= kPlaneFloats && dy_fits &&
          uint64_t(p.batch) * std::max(x_image, dy_image) < (uint64_t(1) << 31) && aligned(dy) &&
          aligned(x);
 }
@@ -273,41 +293,50 @@ void packed_conv2d_wgrad(const PackedConvPass& p, const Tensor& dy, const Tensor
   const uint64_t dy_image = uint64_t(p.dst_channels) * plane;
   const uint64_t gemm_m = uint64_t(p.src_channels * p.kernel_h * p.kernel_w);
   const uint64_t weights = gemm_m * uint64_t(p.dst_channels);
+  // CHANNEL_LANES: one dispatch row per SG·TN channels, every weight column in one workgroup.
+  const bool channel_lanes = packed_conv2d_wgrad_channel_lanes(p, lanes);
+  const uint32_t tm = channel_lanes ? uint32_t(gemm_m) : tile.rows;
+  const uint32_t tn = channel_lanes ? channel_lanes_columns(p, lanes) : tile.columns;
+  const uint64_t channels_per_dispatch =
+      channel_lanes ? uint64_t(lanes) * tn : uint64_t(p.dst_channels);
   const uint64_t images_per_dispatch = kDispatchWindows / 2, batch = uint64_t(p.batch);
   const bool chained = batch > images_per_dispatch;
   // Without splits, dispatches after the first continue from sums kept in a scratch tensor; with
   // them, the partials themselves hold the sums so far.
   Tensor partial = chained && !split ? Tensor::empty(x.device(), {int64_t(weights)}) : result;
   const Kernel kernel{"conv2d_wgrad_packed",
-                      {lanes, tile.rows, tile.columns, split, accumulate, uint32_t(p.kernel_h),
-                       uint32_t(p.kernel_w)}};
-  const std::array<uint32_t, 2> tiles{uint32_t(ceil_div(gemm_m, uint64_t(lanes) * tile.columns)),
-                                      uint32_t(ceil_div(uint64_t(p.dst_channels), tile.rows))};
-  for (uint64_t i0 = 0; i0 < batch; i0 += images_per_dispatch) {
-    const uint64_t images = std::min(images_per_dispatch, batch - i0);
-    UniformWindows windows;
-    for (uint64_t i = i0; i < i0 + images; ++i) {
-      windows.push_back({dy, i * dy_image / 4 * 16});
-      windows.push_back({padded, i * x_image / 4 * 16});
+                      {lanes, tm, tn, split, accumulate, uint32_t(p.kernel_h), uint32_t(p.kernel_w),
+                       channel_lanes}};
+  const std::array<uint32_t, 2> tiles{
+      channel_lanes ? 1u : uint32_t(ceil_div(gemm_m, uint64_t(lanes) * tn)),
+      channel_lanes ? 1u : uint32_t(ceil_div(uint64_t(p.dst_channels), tm))};
+  for (uint64_t c0 = 0; c0 < uint64_t(p.dst_channels); c0 += channels_per_dispatch) {
+    for (uint64_t i0 = 0; i0 < batch; i0 += images_per_dispatch) {
+      const uint64_t images = std::min(images_per_dispatch, batch - i0);
+      UniformWindows windows;
+      for (uint64_t i = i0; i < i0 + images; ++i) {
+        windows.push_back({dy, (i * dy_image + c0 * plane) / 4 * 16});
+        windows.push_back({padded, i * x_image / 4 * 16});
+      }
+      while (windows.size() < kDispatchWindows) windows.push_back(windows.back());
+      const uint64_t split0 = i0 * plane / split_positions;
+      const uint64_t split_end =
+          ceil_div(std::min(positions, (i0 + images) * plane), split_positions);
+      struct {
+        uint32_t in_channels, src_h, src_w, out_channels, out_h, out_w, gemm_m;
+        uint32_t stride_h, stride_w, dilation_h, dilation_w;
+        uint32_t split_positions, positions, split0, image0, images, split_stride, channel0;
+      } push{uint32_t(p.src_channels), uint32_t(pad.h),        uint32_t(pad.w),
+             uint32_t(p.dst_channels), uint32_t(p.dst_h),      uint32_t(p.dst_w),
+             uint32_t(gemm_m),         uint32_t(p.stride_h),   uint32_t(p.stride_w),
+             uint32_t(p.dilation_h),   uint32_t(p.dilation_w), uint32_t(split_positions),
+             uint32_t(positions),      uint32_t(split0),       uint32_t(i0),
+             uint32_t(images),         uint32_t(weights),      uint32_t(c0)};
+      const Access access = accumulate || chained || split ? Access::read_write : Access::write;
+      const Arg args[] = {{result, access}, {partial, access}};
+      scheduler.dispatch_windows(kernel, args, windows, &push, sizeof(push),
+                                 {tiles[0], tiles[1], uint32_t(split_end - split0)});
     }
-    while (windows.size() < kDispatchWindows) windows.push_back(windows.back());
-    const uint64_t split0 = i0 * plane / split_positions;
-    const uint64_t split_end =
-        ceil_div(std::min(positions, (i0 + images) * plane), split_positions);
-    struct {
-      uint32_t in_channels, src_h, src_w, out_channels, out_h, out_w, gemm_m;
-      uint32_t stride_h, stride_w, dilation_h, dilation_w;
-      uint32_t split_positions, positions, split0, image0, images, split_stride;
-    } push{uint32_t(p.src_channels), uint32_t(pad.h),        uint32_t(pad.w),
-           uint32_t(p.dst_channels), uint32_t(p.dst_h),      uint32_t(p.dst_w),
-           uint32_t(gemm_m),         uint32_t(p.stride_h),   uint32_t(p.stride_w),
-           uint32_t(p.dilation_h),   uint32_t(p.dilation_w), uint32_t(split_positions),
-           uint32_t(positions),      uint32_t(split0),       uint32_t(i0),
-           uint32_t(images),         uint32_t(weights)};
-    const Access access = accumulate || chained || split ? Access::read_write : Access::write;
-    const Arg args[] = {{result, access}, {partial, access}};
-    scheduler.dispatch_windows(kernel, args, windows, &push, sizeof(push),
-                               {tiles[0], tiles[1], uint32_t(split_end - split0)});
   }
 }
 

@@ -34,9 +34,18 @@ void packed_conv2d(const PackedConvPass& pass, const Tensor& source, const Tenso
                    const Tensor& result, const Tensor& bias, const KernelChoice& tile);
 
 // Backward-weight (pass in forward terms: source x, result dy) through
-// shaders/conv2d_wgrad_packed.comp: ungrouped, an image's dy and its padded x within a window
-// each, tensors on 16 bytes.
+// shaders/conv2d_wgrad_packed.comp: ungrouped, an image's dy (or, with channel lanes, the planes
+// of a dispatch's channels) and its padded x within a window each, tensors on 16 bytes.
 bool packed_conv2d_wgrad_fits(const PackedConvPass& pass, const Tensor& dy, const Tensor& x);
+
+// Below this many weight columns (Cin·kH·kW) the packed backward-weight turns its tile over
+// (conv2d_wgrad_packed.comp's CHANNEL_LANES): lanes own output channels, not weight columns,
+// which with `lanes` lanes of 4 columns each would mostly idle. Its tile is then its own (all
+// the columns by up to 4·lanes channels), not the KernelChoice's.
+constexpr int64_t kChannelLanesBelow = 32;
+// Whether the pass runs so: few weight columns, and the planes of 1, 2 or 4 channels a lane
+// fit a window.
+bool packed_conv2d_wgrad_channel_lanes(const PackedConvPass& pass, uint32_t lanes);
 
 // dW (+= with accumulate) or, with `split`, the partials of conv2d_wgrad_subgroup.comp's splits of
 // `split_positions` positions each (the same sums, bit for bit); packed_conv2d_wgrad_fits must

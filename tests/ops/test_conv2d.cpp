@@ -233,6 +233,10 @@ const Problem kChainedSplits{12, 3, 11, 13, 5, 3, 3, {.pad_h = 1, .pad_w = 1}};
 // (so every other window starts 2 floats into a vec4) and 14 windows a dispatch: two dispatches.
 // Backward-data pads dy's 13 x 8 planes with 2 rows and columns on each side.
 const Problem kPadWindows{60, 27, 15, 10, 2, 3, 3, {}};
+// Backward-weight with channel lanes (9 weight columns, as the sample CNN's first layer): 35
+// channels of 23 x 23 planes, 16 (two a lane on lavapipe) a window, so three dispatch rows of
+// channels, the last partial, by two of images.
+const Problem kChannelLanes{9, 1, 23, 23, 35, 3, 3, {.pad_h = 1, .pad_w = 1}};
 
 }  // namespace
 
@@ -353,6 +357,7 @@ VKT_CASE("conv2d", "packed_paths") {
   check_backward(ctx, "chained_splits", kChainedSplits);
   check_forward(ctx, "pad_windows", kPadWindows);
   check_backward(ctx, "pad_windows", kPadWindows);
+  check_backward(ctx, "channel_lanes", kChannelLanes);
   if (!packed_matmul_available(ctx.device) || !ctx.device.info().timestamp_queries) return;
   // Which passes take it: forward and unit-stride backward-data of ungrouped convolutions whose
   // tile of weight rows fits a window; the others run conv2d_subgroup.
@@ -401,6 +406,15 @@ VKT_CASE("conv2d", "packed_paths") {
   expect("weight_chained", packed_calls(kChainedWeight, true, packed, wgrad), 2);
   expect("weight_strided", packed_calls(kStridePad, true, packed, wgrad), 1);
   expect("weight_groups_fall_back", packed_calls(kGroups, true, packed, wgrad), 0);
+  // Channel lanes (fewer than 32 weight columns): a dispatch per 7 images by lanes·TN channels,
+  // TN the most of 4, 2, 1 whose 23 x 23 planes fit a window (2 on lavapipe), the automatic
+  // choice too.
+  uint64_t tn = 4;
+  while (tn > 1 && std::min<uint64_t>(35, lanes * tn) * 529 > 16381) tn /= 2;
+  const uint64_t channel_lanes = 2 * ((35 + lanes * tn - 1) / (lanes * tn));
+  expect("weight_channel_lanes", packed_calls(kChannelLanes, true, packed, wgrad), channel_lanes);
+  expect("weight_channel_lanes_automatic", packed_calls(kChannelLanes, true, {}, wgrad),
+         channel_lanes);
   if (ctx.device.info().type == "cpu")
     expect("pad_windows", packed_calls(kPadWindows, false, packed, "conv2d_pad_windows"), 2);
 }
