@@ -47,7 +47,8 @@ bool valid_tiling(const Tiling& t) {
 // need (packed_matmul_available: the same limits): the default on CPU devices where `size` is at
 // least 32 — the reduction forward and backward-data (as matmul), the weight columns (Cin·kH·kW,
 // what the lanes own) backward-weight: the 1-channel layer's 9 ran 62-67 ms subgroup against 99
-// packed, 2026-12-03.
+// packed, 2026-12-03. Fewer weight columns take the packed kernel's channel lanes instead
+// (dispatch_wgrad).
 PackedKernel packed_kernel(const Device& device, int64_t size) {
   if (!packed_matmul_available(device)) return PackedKernel::none;
   return size >= 32 ? PackedKernel::preferred : PackedKernel::available;

@@ -13,8 +13,8 @@
 // 1.4-2x; shapes it cannot take (groups, strided backward-data, images or weight tiles larger than
 // a window) run `subgroup` with the requested tile. `automatic` takes packed on CPU devices where
 // the reduction has at least 32 terms (matmul: and both sides of C at least 16; conv2d
-// backward-weight: where Cin·kH·kW is; conv2d forward also where the output rows are unit-stride
-// and whole fours), else subgroup, and the tiled kernel elsewhere. All sum each output's products in the same order
+// backward-weight: where Cin·kH·kW is, and below that with lanes owning output channels; conv2d
+// forward also where the output rows are unit-stride and whole fours), else subgroup, and the tiled kernel elsewhere. All sum each output's products in the same order
 // with fma, so every choice gives bit-identical results. Forcing a kernel is for tests and
 // benchmarks; the environment variables VKTRAIN_MATMUL_KERNEL and VKTRAIN_CONV2D_KERNEL (tiled,
 // tiled:TM,TN (matmul), subgroup, subgroup:TM,TN, packed or packed:TM,TN) do the same process-wide
