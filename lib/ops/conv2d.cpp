@@ -170,11 +170,12 @@ void dispatch_gemm(uint32_t mode, const Geometry& g, const Conv2dParams& p, cons
   if (packed == PackedKernel::available && forward &&
       packed_conv2d_stores_quads(pass, info.subgroup_size))
     packed = PackedKernel::preferred;
-  // The packed tile defaults to one subgroup of channels (8x8 on lavapipe: 64 accumulators a
-  // lane, 10-25% faster than 16x8, docs/performance-notes.md Change 19).
+  // The packed tile defaults to one subgroup of channels (8 on lavapipe: 10-25% faster than 16,
+  // docs/performance-notes.md Change 19) by kPackedConvColumns positions a lane (Change 42).
   KernelChoice choice = tuned_kernel(
       src.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n, gemm_m,
-      [&] { return gemm_key(forward ? "fwd" : "bwd_data", g, p, gemm_m); }, record, packed, 1);
+      [&] { return gemm_key(forward ? "fwd" : "bwd_data", g, p, gemm_m); }, record, packed, 1,
+      kPackedConvColumns);
   if (choice.kind == KernelChoice::Kind::packed) {
     if (packed_conv2d_fits(pass, src, weight, choice)) {
       packed_conv2d(pass, src, weight, dst, bias, choice);

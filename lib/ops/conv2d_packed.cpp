@@ -151,7 +151,7 @@ Tensor padded_source(const PackedConvPass& p, const Tensor& source, const Paddin
 }  // namespace
 
 bool packed_conv2d_stores_quads(const PackedConvPass& p, uint32_t lanes) {
-  return p.groups == 1 && whole_quad_rows(p, quads(p, lanes, 8));
+  return p.groups == 1 && whole_quad_rows(p, quads(p, lanes, kPackedConvColumns));
 }
 
 bool packed_conv2d_fits(const PackedConvPass& p, const Tensor& source, const Tensor& weight,

@@ -22,12 +22,14 @@ namespace vkt::detail {
 // limits) and whether an automatic request on a CPU device takes it for this shape;
 // `packed_row_subgroups`: the packed tile's default TM in subgroups where `rows` exceed one (two
 // for matmul and conv2d's backward-weight, one for conv2d forward and backward-data:
-// docs/performance-notes.md, Change 19). Throws naming `op` on a bad request.
+// docs/performance-notes.md, Change 19); `packed_columns`: the packed tile's default TN where the
+// columns allow, and the largest it takes (8 for matmul, whose D panels are read 4 or 8 floats a
+// lane; 16 for conv2d forward and backward-data, Change 42). Throws naming `op` on a bad request.
 enum class PackedKernel { none, available, preferred };
 KernelChoice resolve_kernel(const char* op, const char* env_var, const DeviceInfo& info,
                             KernelChoice requested, int64_t rows, int64_t columns,
                             PackedKernel packed = PackedKernel::none,
-                            uint32_t packed_row_subgroups = 2);
+                            uint32_t packed_row_subgroups = 2, uint32_t packed_columns = 8);
 
 // resolve_kernel with the autotuner (lib/core/tuner.hpp): an automatic request with no
 // environment override takes the device's remembered choice for `key()` (called only then: the
@@ -39,7 +41,7 @@ KernelChoice tuned_kernel(const Device& device, const char* op, const char* env_
                           const std::function<std::string()>& key,
                           const std::function<void(const KernelChoice&)>& record,
                           PackedKernel packed = PackedKernel::none,
-                          uint32_t packed_row_subgroups = 2);
+                          uint32_t packed_row_subgroups = 2, uint32_t packed_columns = 8);
 
 // The power of two at or above n (n >= 1): problem sizes in tuning keys, so that nearby shapes
 // share one tuned choice.

@@ -30,8 +30,9 @@ struct Result {
 // The kernels the GEMM-shaped ops' cases (matmul, conv2d) run through (vktrain/ops/kernel.hpp):
 // the tiled one; the subgroup one with its chosen tile and with its smallest (one subgroup of rows,
 // one column per lane), which puts an edge in every direction of most shapes; the packed one
-// (lavapipe's default) with its chosen tile and its smallest (one subgroup of rows, four columns a
-// lane), where kernel_runnable says the device can run it.
+// (lavapipe's default) with its chosen tile (conv2d forward and backward-data: 16 columns a lane
+// where the positions allow), with 8 columns a lane, and with its smallest (one subgroup of rows,
+// four columns a lane), where kernel_runnable says the device can run it.
 struct NamedKernel {
   const char* name;
   KernelChoice choice;
@@ -41,6 +42,7 @@ inline const NamedKernel kGemmKernels[] = {
     {"subgroup", {KernelChoice::Kind::subgroup}},
     {"subgroup_small", {KernelChoice::Kind::subgroup, 1, 1}},
     {"packed", {KernelChoice::Kind::packed}},
+    {"packed_8_columns", {KernelChoice::Kind::packed, 0, 8}},
     {"packed_small", {KernelChoice::Kind::packed, 1, 1}}};
 // matmul's cases also run the tiled kernel's large tiling (128x128 tiles of 8x8 per invocation,
 // which the tiled kernel takes on large GEMMs); "tiled" on the cases' small shapes is 64x64 of 4x4.
@@ -50,6 +52,7 @@ inline const NamedKernel kMatmulKernels[] = {
     {"subgroup", {KernelChoice::Kind::subgroup}},
     {"subgroup_small", {KernelChoice::Kind::subgroup, 1, 1}},
     {"packed", {KernelChoice::Kind::packed}},
+    {"packed_8_columns", {KernelChoice::Kind::packed, 0, 8}},
     {"packed_small", {KernelChoice::Kind::packed, 1, 1}}};
 // The packed kernel needs uniform-buffer limits some devices lack (vkt::packed_matmul_available),
 // the tiled 8x8 one 256 invocations and 16 KiB of shared memory.
