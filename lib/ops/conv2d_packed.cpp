@@ -264,7 +264,8 @@ uint32_t channel_lanes_columns(const PackedConvPass& p, uint32_t lanes) {
 }  // namespace
 
 bool packed_conv2d_wgrad_channel_lanes(const PackedConvPass& p, uint32_t lanes) {
-  return p.src_channels * p.kernel_h * p.kernel_w < kChannelLanesBelow &&
+  const int64_t columns = p.src_channels * p.kernel_h * p.kernel_w;
+  return columns < kChannelLanesBelow && p.dst_channels >= columns &&
          channel_lanes_columns(p, lanes) > 0;
 }
 

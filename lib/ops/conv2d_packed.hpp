@@ -48,8 +48,8 @@ bool packed_conv2d_wgrad_fits(const PackedConvPass& pass, const Tensor& dy, cons
 // which with `lanes` lanes of 4 columns each would mostly idle. Its tile is then its own (all
 // the columns by up to 4·lanes channels), not the KernelChoice's.
 constexpr int64_t kChannelLanesBelow = 32;
-// Whether the pass runs so: few weight columns, and the planes of 1, 2 or 4 channels a lane
-// fit a window.
+// Whether the pass runs so: few weight columns, at least as many output channels (the lanes then
+// span the larger side), and the planes of 1, 2 or 4 channels a lane fit a window.
 bool packed_conv2d_wgrad_channel_lanes(const PackedConvPass& pass, uint32_t lanes);
 
 // dW (+= with accumulate) or, with `split`, the partials of conv2d_wgrad_subgroup.comp's splits of
