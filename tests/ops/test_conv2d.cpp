@@ -315,10 +315,11 @@ VKT_CASE("conv2d", "backward_no_bias") {
 VKT_CASE("conv2d", "backward_accumulate") {
   // dweight += and dbias += twice, for a reduction split into partials (N·Ho·Wo large against the
   // tile grid) and for one that is not (N = 1, a small image).
-  // With the default (on lavapipe the packed) kernel, also over more images than one dispatch.
+  // With the default (on lavapipe the packed) kernel, also over more images than one dispatch,
+  // and with channel lanes over several dispatch rows of channels.
   for (const Problem& pr :
        {Problem{4, 3, 12, 12, 5, 3, 3, {.pad_h = 1, .pad_w = 1}},
-        Problem{1, 3, 6, 5, 5, 3, 3, {.pad_h = 1, .pad_w = 1}}, kChainedWeight}) {
+        Problem{1, 3, 6, 5, 5, 3, 3, {.pad_h = 1, .pad_w = 1}}, kChainedWeight, kChannelLanes}) {
     Inputs in = random_inputs(ctx, pr);
     std::vector<float> dy = ctx.uniform(size_t(shape_numel(pr.y_shape())));
     std::vector<float> w0 = ctx.uniform(in.w.size()), b0 = ctx.uniform(in.b.size());
@@ -328,7 +329,7 @@ VKT_CASE("conv2d", "backward_accumulate") {
     Gradients ref = reference_backward(pr, to_double(dy), to_double(in.x), to_double(in.w));
     for (size_t i = 0; i < ref.dw.size(); ++i) ref.dw[i] = w0[i] + 2 * ref.dw[i];
     for (size_t i = 0; i < ref.db.size(); ++i) ref.db[i] = b0[i] + 2 * ref.db[i];
-    std::string label = "n" + std::to_string(pr.batch);
+    std::string label = "n" + std::to_string(pr.batch) + "_c" + std::to_string(pr.out_channels);
     ctx.check(label + "_dweight", pr.text(), dw.to_host(), ref.dw, kTolerance);
     ctx.check(label + "_dbias", pr.text(), db.to_host(), ref.db, kTolerance);
   }
