@@ -31,6 +31,10 @@ layout(constant_id = 4) const bool ACCUMULATE = false;  // dW += result (only wi
 layout(constant_id = 5) const uint KH = 3;
 layout(constant_id = 6) const uint KW = 3;
 layout(constant_id = 7) const bool CHANNEL_LANES = false;
+// SLIDE (CHANNEL_LANES, unit stride and dilation along rows, all the weight columns in the
+// workgroup): along a row of positions each tap's x value is the next tap's of the position
+// before, so a position loads only its last column of taps and shifts the others.
+layout(constant_id = 8) const bool SLIDE = false;
 
 #include "uniform_windows.glsl"
 
@@ -55,6 +59,7 @@ const uint kColumns = CHANNEL_LANES ? TM : TN;   // weight columns a lane's accu
 const uint kChannels = CHANNEL_LANES ? TN : TM;  // output channels likewise
 
 uint lane, j0, n0;
+float acc[TM][TN];
 // Accumulator (r, t) is dW[channel_of(r, t)][column_of(r, t)].
 uint channel_of(uint r, uint t) { return CHANNEL_LANES ? n0 + lane + SG * t : n0 + r; }
 uint column_of(uint r, uint t) { return CHANNEL_LANES ? j0 + r : j0 + lane + SG * t; }
@@ -66,6 +71,12 @@ void keep(uint index, float v) {
     result[index] = v;
   else
     partial[index] = v;
+}
+
+void accumulate(float vx[kColumns], float vdy[kChannels]) {
+  [[unroll]] for (uint r = 0; r < TM; ++r)
+    [[unroll]] for (uint t = 0; t < TN; ++t)
+      acc[r][t] = fma(vx[CHANNEL_LANES ? r : t], vdy[CHANNEL_LANES ? t : r], acc[r][t]);
 }
 
 void main() {
@@ -98,7 +109,6 @@ void main() {
 
   // dW[n·M + j]; a split's partials sit split_stride further on.
   const uint base = SPLIT ? split * split_stride : 0;
-  float acc[TM][TN];
   [[unroll]] for (uint r = 0; r < TM; ++r) {
     [[unroll]] for (uint t = 0; t < TN; ++t) {
       uint n = channel_of(r, t), j = column_of(r, t);
@@ -111,7 +121,7 @@ void main() {
   uint w = 2 * (image - image0);
   uint dy_delta = ((image * out_channels + channel0) * out_plane) & 3u;
   uint x_delta = (image * in_channels * src_plane) & 3u;
-  for (uint k = k_begin; k < k_end; ++k) {
+  for (uint k = k_begin; k < k_end;) {
     const uint at = x_delta + oh * stride_h * src_w + ow * stride_w;
     const uint dy_p = dy_delta + oh * out_w + ow;
     // Without CHANNEL_LANES the x values are the lane's own and the dy values the same for every
@@ -119,12 +129,18 @@ void main() {
     float vx[kColumns], vdy[kChannels];
     [[unroll]] for (uint i = 0; i < kColumns; ++i) vx[i] = load(w + 1, x_at[i] + at);
     [[unroll]] for (uint i = 0; i < kChannels; ++i) vdy[i] = load(w, dy_at[i] + dy_p);
-    [[unroll]] for (uint r = 0; r < TM; ++r) {
-      [[unroll]] for (uint t = 0; t < TN; ++t) {
-        acc[r][t] = fma(vx[CHANNEL_LANES ? r : t], vdy[CHANNEL_LANES ? t : r], acc[r][t]);
-      }
+    accumulate(vx, vdy);
+    // SLIDE: the rest of this row's positions in the split, from the taps of the one before.
+    const uint run = SLIDE ? min(out_w - ow, k_end - k) : 1;
+    for (uint q = 1; q < run; ++q) {
+      [[unroll]] for (uint i = 0; i < kColumns; ++i)
+        vx[i] = i % KW == KW - 1 ? load(w + 1, x_at[i] + at + q) : vx[min(i + 1, kColumns - 1)];
+      [[unroll]] for (uint i = 0; i < kChannels; ++i) vdy[i] = load(w, dy_at[i] + dy_p + q);
+      accumulate(vx, vdy);
     }
-    if (++ow == out_w) {
+    k += run;
+    ow += run;
+    if (ow == out_w) {
       ow = 0;
       if (++oh == out_h) {
         oh = 0;

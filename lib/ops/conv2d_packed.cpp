@@ -305,9 +305,11 @@ void packed_conv2d_wgrad(const PackedConvPass& p, const Tensor& dy, const Tensor
   // Without splits, dispatches after the first continue from sums kept in a scratch tensor; with
   // them, the partials themselves hold the sums so far.
   Tensor partial = chained && !split ? Tensor::empty(x.device(), {int64_t(weights)}) : result;
+  // SLIDE: channel lanes whose taps along a row are neighbours (unit stride and dilation).
+  const bool slide = channel_lanes && p.stride_w == 1 && p.dilation_w == 1;
   const Kernel kernel{"conv2d_wgrad_packed",
                       {lanes, tm, tn, split, accumulate, uint32_t(p.kernel_h), uint32_t(p.kernel_w),
-                       channel_lanes}};
+                       channel_lanes, slide}};
   const std::array<uint32_t, 2> tiles{
       channel_lanes ? 1u : uint32_t(ceil_div(gemm_m, uint64_t(lanes) * tn)),
       channel_lanes ? 1u : uint32_t(ceil_div(uint64_t(p.dst_channels), tm))};
