@@ -24,6 +24,7 @@
 // and its own dy values. The dispatch covers those SG·TN channels only: window 2i holds them of
 // image i's dy (from channel0's plane), so a window needs SG·TN planes, not Cout.
 layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;  // SG = the subgroup size
+// TM, TN: CHANNEL_LANES turns them over (TM weight columns, TN channels per lane).
 layout(constant_id = 1) const uint TM = 16;  // output channels per workgroup
 layout(constant_id = 2) const uint TN = 8;   // weight columns per lane
 layout(constant_id = 3) const bool SPLIT = false;

@@ -247,16 +247,15 @@ void dispatch_wgrad(const Geometry& g, const Conv2dParams& p, const Tensor& dy, 
                       p.pad_h, p.pad_w, p.dilation_h,  p.dilation_w, p.groups};
   // Few weight columns: the packed kernel's lanes own channels instead (channel lanes), which
   // suits them as 32 or more columns suit the usual tile.
+  const bool packed_fits = packed_conv2d_wgrad_fits(pass, dy, x);
   PackedKernel packed_use = packed_kernel(dy.device(), gemm_m);
   if (packed_use == PackedKernel::available &&
-      packed_conv2d_wgrad_channel_lanes(pass, info.subgroup_size) &&
-      packed_conv2d_wgrad_fits(pass, dy, x))
+      packed_conv2d_wgrad_channel_lanes(pass, info.subgroup_size) && packed_fits)
     packed_use = PackedKernel::preferred;
   KernelChoice choice = tuned_kernel(
       dy.device(), kOp, "VKTRAIN_CONV2D_KERNEL", p.kernel, gemm_n, gemm_m,
       [&] { return gemm_key("bwd_weight", g, p, positions); }, record, packed_use);
-  const bool packed =
-      choice.kind == KernelChoice::Kind::packed && packed_conv2d_wgrad_fits(pass, dy, x);
+  const bool packed = choice.kind == KernelChoice::Kind::packed && packed_fits;
   if (choice.kind == KernelChoice::Kind::packed && !packed)
     choice.kind = KernelChoice::Kind::subgroup;  // the shape's fallback, with the same tile
   bool subgroup = choice.kind != KernelChoice::Kind::tiled;

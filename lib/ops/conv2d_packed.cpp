@@ -148,6 +148,15 @@ Tensor padded_source(const PackedConvPass& p, const Tensor& source, const Paddin
   return padded;
 }
 
+// conv2d_wgrad_packed.comp's CHANNEL_LANES tile for few weight columns: all of them by SG·TN
+// channels, TN the most of 4, 2, 1 whose channels' planes fit a window; 0 if none does.
+uint32_t channel_lanes_columns(const PackedConvPass& p, uint32_t lanes) {
+  const uint64_t plane = uint64_t(p.dst_h * p.dst_w);
+  for (uint32_t tn = 4; tn >= 1; tn /= 2)
+    if (std::min<uint64_t>(uint64_t(p.dst_channels), lanes * tn) * plane <= kPlaneFloats) return tn;
+  return 0;
+}
+
 }  // namespace
 
 bool packed_conv2d_stores_quads(const PackedConvPass& p, uint32_t lanes) {
@@ -249,19 +258,6 @@ void packed_conv2d(const PackedConvPass& p, const Tensor& source, const Tensor& 
     }
   }
 }
-
-namespace {
-
-// conv2d_wgrad_packed.comp's CHANNEL_LANES tile for few weight columns: all of them by SG·TN
-// channels, TN the most of 4, 2, 1 whose channels' planes fit a window; 0 if none does.
-uint32_t channel_lanes_columns(const PackedConvPass& p, uint32_t lanes) {
-  const uint64_t plane = uint64_t(p.dst_h * p.dst_w);
-  for (uint32_t tn = 4; tn >= 1; tn /= 2)
-    if (std::min<uint64_t>(uint64_t(p.dst_channels), lanes * tn) * plane <= kPlaneFloats) return tn;
-  return 0;
-}
-
-}  // namespace
 
 bool packed_conv2d_wgrad_channel_lanes(const PackedConvPass& p, uint32_t lanes) {
   const int64_t columns = p.src_channels * p.kernel_h * p.kernel_w;
