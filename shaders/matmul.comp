@@ -1,7 +1,7 @@
 #version 450
 #extension GL_EXT_control_flow_attributes : enable
 #extension GL_GOOGLE_include_directive : enable
-// C (M, N) = op(A) (M, K) · op(B) (K, N) [+ bias (N,)] [activation], batched over workgroup z —
+// C (M, N) = op(A) (M, K) · op(B) (K, N) [+ bias (N,)] [activation] [dropout], batched over workgroup z —
 // the GPU kernel: shared-memory tiles, register blocking, vec4 traffic, double buffering.
 //
 // A workgroup computes a BM x BN tile of C over BK-deep stages of op(A) and op(B) held in shared
@@ -31,6 +31,7 @@ layout(constant_id = 9) const uint ACTIVATION = 0;      // 0 none, 1 relu
 layout(constant_id = 10) const bool ACCUMULATE = false;  // C += result
 layout(constant_id = 11) const bool VEC4_A = false;
 layout(constant_id = 12) const bool VEC4_B = false;
+layout(constant_id = 13) const bool DROPOUT = false;  // dropout_epilogue.glsl, last
 
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 0) readonly buffer A4 { vec4 a4[]; };
@@ -38,9 +39,12 @@ layout(std430, binding = 1) readonly buffer B { float b[]; };
 layout(std430, binding = 1) readonly buffer B4 { vec4 b4[]; };
 layout(std430, binding = 2) buffer C { float c[]; };
 layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
+#define VKT_DROPOUT_BINDING 4
+#include "dropout_epilogue.glsl"
 layout(push_constant) uniform Push {
   uint M, N, K;
   uint batch_stride_a, batch_stride_b, batch_stride_c;  // elements; 0 broadcasts
+  VKT_DROPOUT_PUSH
 };
 
 const uint kThreads = gl_WorkGroupSize.x;
@@ -103,6 +107,7 @@ void commit(uint buf) {
 }
 
 void main() {
+  dropout_begin();
   const uint tid = gl_LocalInvocationIndex;
   const uint tm = tid / kThreadsN, tn = tid % kThreadsN;
   const uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
@@ -147,6 +152,7 @@ void main() {
       if (ACCUMULATE) v += c[index];
       if (HAS_BIAS) v += bias[n];
       if (ACTIVATION == 1) v = v < 0.0 ? 0.0 : v;  // relu as activation.comp: NaN passes
+      if (DROPOUT) v *= dropout_factor(index);
       c[index] = v;
     }
   }

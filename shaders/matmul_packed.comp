@@ -2,7 +2,7 @@
 #extension GL_GOOGLE_include_directive : enable
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_EXT_control_flow_attributes : enable
-// One chunk of k of C = op(A) · op(B) [+ bias] [activation], with both operands read through
+// One chunk of k of C = op(A) · op(B) [+ bias] [activation] [dropout], with both operands read through
 // uniform-buffer windows — the matmul for CPU drivers: llvmpipe loads from a uniform buffer at a
 // non-uniform offset with a branch-free gather, where a storage-buffer load is a loop over the
 // lanes (docs/performance-notes.md, 2026-12-03). lib/ops/matmul_packed.cpp sets it up.
@@ -31,13 +31,16 @@ layout(constant_id = 4) const uint ACTIVATION = 0;      // 0 none, 1 relu
 layout(constant_id = 5) const bool ACCUMULATE = false;  // C += result
 layout(constant_id = 6) const bool SWAP = false;        // U = op(B)ᵀ, D = op(A)ᵀ: bias follows U
 layout(constant_id = 7) const bool U_PANELS = false;    // U packed k-major (see below)
+layout(constant_id = 8) const bool DROPOUT = false;     // dropout_epilogue.glsl, last
 
 #include "uniform_windows.glsl"
+#define VKT_DROPOUT_BINDING 3
+#include "dropout_epilogue.glsl"
 
 layout(std430, binding = 0) buffer C { float c[]; };
 layout(std430, binding = 1) buffer Partial { float partial[]; };  // like C: sums after a chunk
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std140, binding = 3) uniform Window { vec4 v[kWindowVec4s]; } windows[kWindows];
+layout(std140, binding = 4) uniform Window { vec4 v[kWindowVec4s]; } windows[kWindows];
 layout(push_constant) uniform Push {
   uint rows, cols;       // U's rows and D's columns
   uint kc;               // k steps in this chunk
@@ -47,6 +50,7 @@ layout(push_constant) uniform Push {
   uint c_offset;         // of this batch's C (and Partial) matrix
   uint c_row, c_col;     // C's index of (U row u, D column d): c_offset + u·c_row + d·c_col
   uint first_chunk, last_chunk;
+  VKT_DROPOUT_PUSH
 };
 
 const uint SG = gl_WorkGroupSize.x;
@@ -78,6 +82,7 @@ void step(uint k, uint e) {
 }
 
 void main() {
+  dropout_begin();
   const uint lane = gl_SubgroupInvocationID;
   const uint row0 = gl_WorkGroupID.y * TM;                    // within the block
   const uint col0 = d0 + gl_WorkGroupID.x * (SG * TN);        // global
@@ -122,6 +127,7 @@ void main() {
         if (ACCUMULATE) v += c[index];
         if (HAS_BIAS) v += bias[SWAP ? u : d];
         if (ACTIVATION == 1) v = v < 0.0 ? 0.0 : v;  // relu as activation.comp: NaN passes
+        if (DROPOUT) v *= dropout_factor(index);
         c[index] = v;
       }
     }

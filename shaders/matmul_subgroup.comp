@@ -2,7 +2,8 @@
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_ballot : enable
 #extension GL_EXT_control_flow_attributes : enable
-// C (M, N) = op(A) (M, K) · op(B) (K, N) [+ bias (N,)] [activation], batched over workgroup z —
+#extension GL_GOOGLE_include_directive : enable
+// C (M, N) = op(A) (M, K) · op(B) (K, N) [+ bias (N,)] [activation] [dropout], batched over workgroup z —
 // the register-tiled variant without shared memory, for devices whose lanes are CPU vector lanes
 // (lavapipe) and wherever the autotuner finds it faster (lib/ops/matmul.cpp chooses).
 //
@@ -22,20 +23,25 @@ layout(constant_id = 4) const bool TRANSPOSE_B = false;  // B stored (N, K)
 layout(constant_id = 5) const bool HAS_BIAS = false;
 layout(constant_id = 6) const uint ACTIVATION = 0;      // 0 none, 1 relu
 layout(constant_id = 7) const bool ACCUMULATE = false;  // C += result
+layout(constant_id = 8) const bool DROPOUT = false;     // dropout_epilogue.glsl, last
 
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
 layout(std430, binding = 2) buffer C { float c[]; };
 layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
+#define VKT_DROPOUT_BINDING 4
+#include "dropout_epilogue.glsl"
 layout(push_constant) uniform Push {
   uint M, N, K;
   uint batch_stride_a, batch_stride_b, batch_stride_c;  // elements; 0 broadcasts
+  VKT_DROPOUT_PUSH
 };
 
 const uint SG = gl_WorkGroupSize.x;
 const uint kRowLoads = TM / SG;
 
 void main() {
+  dropout_begin();
   const uint lane = gl_SubgroupInvocationID;
   const uint m0 = gl_WorkGroupID.y * TM, n0 = gl_WorkGroupID.x * (SG * TN);
   const uint base_a = gl_WorkGroupID.z * batch_stride_a;
@@ -81,6 +87,7 @@ void main() {
       if (ACCUMULATE) v += c[index];
       if (HAS_BIAS) v += bias[n];
       if (ACTIVATION == 1) v = v < 0.0 ? 0.0 : v;  // relu as activation.comp: NaN passes
+      if (DROPOUT) v *= dropout_factor(index);
       c[index] = v;
     }
   }

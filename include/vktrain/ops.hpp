@@ -87,10 +87,16 @@ Tensor l2_norm(const Tensor& x);
 // ---- matmul ----
 enum class Activation : uint32_t { none = 0, relu = 1 };
 struct MatmulOptions {
-  bool transpose_a = false;  // use Aᵀ: A is stored (K, M)
-  bool transpose_b = false;  // use Bᵀ: B is stored (N, K)
-  bool accumulate = false;   // C += op(A)·op(B) instead of C = ...
+  bool transpose_a = false;                  // use Aᵀ: A is stored (K, M)
+  bool transpose_b = false;                  // use Bᵀ: B is stored (N, K)
+  bool accumulate = false;                   // C += op(A)·op(B) instead of C = ...
   Activation activation = Activation::none;  // applied after the bias
+  // Inverted dropout applied last, in the same pass: C = v · m / (1 − p) with the mask that
+  // dropout_forward(·, dropout_step, ·, dropout) draws for C's flat index, bit-identical to the
+  // matmul followed by dropout_forward. Off when dropout.p is 0 or dropout.training is false;
+  // dropout_step (uint32 (1,)) is then unused. Not with accumulate.
+  DropoutParams dropout{.p = 0.0f};
+  Tensor dropout_step;
   KernelChoice kernel;  // which kernel runs (vktrain/ops/kernel.hpp); results do not depend on it
   // float32, or float16 inputs with float32 sums (vktrain/ops/kernel.hpp); by default the
   // device's setting (set_matmul_precision), float32 unless changed.
@@ -98,8 +104,8 @@ struct MatmulOptions {
 };
 // C (M, N) = op(A) · op(B) [+ bias (N,)]. Batched when A or B is 3-D: (batch, ., .); a 2-D operand
 // broadcasts over the batch.
-void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c, const MatmulOptions& options = {},
-                 const Tensor& bias = {});
+void matmul_into(const Tensor& a, const Tensor& b, const Tensor& c,
+                 const MatmulOptions& options = {}, const Tensor& bias = {});
 Tensor matmul(const Tensor& a, const Tensor& b, const MatmulOptions& options = {},
               const Tensor& bias = {});
 

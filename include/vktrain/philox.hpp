@@ -91,6 +91,11 @@ constexpr uint32_t dropout_bits(uint64_t seed, uint32_t stream, uint32_t step, u
 inline uint32_t dropout_threshold(float p) {
   return uint32_t(std::ceil(double(p) * 65536.0));
 }
+// The factor a kept element is multiplied by, 1 / (1 − p) in float32 as torch computes it; 0 for
+// p = 1 (nothing is kept; not 1/0).
+inline float dropout_scale(float p) {
+  return p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+}
 
 // N(0, 1) of element `index`, by Box–Muller in float64 (the reference the GPU's float32 values
 // approximate). Element index uses the pair of words (2j, 2j + 1), j = (index % 4) / 2, of its

@@ -52,7 +52,7 @@ void apply_mask(const char* op, const Tensor& src, const Tensor& step, const Ten
          uint32_t(params.seed >> 32),
          params.stream,
          philox::dropout_threshold(params.p),
-         params.p < 1.0f ? 1.0f / (1.0f - params.p) : 0.0f,
+         philox::dropout_scale(params.p),
          0};
   uint32_t vec4 = vec4_whole(n, {src, dst});
   dispatch_fours({"dropout", {kElementwiseGroup, vec4}}, "dropout_windows",

@@ -69,6 +69,7 @@ struct PackPush {
 
 struct GemmPush {
   uint32_t rows, cols, kc, ldu, u0, d0, u_windows, c_offset, c_row, c_col, first_chunk, last_chunk;
+  DropoutPush dropout;
 };
 
 // Windows of `span` floats of `tensor` from float `start`.
@@ -104,7 +105,9 @@ void packed_matmul(const Tensor& a, const Tensor& b, const Tensor& c, const Matm
   Tensor partial = chunks > 1 ? Tensor::empty(a.device(), {s.batch * s.m, s.n}) : Tensor{};
   const Kernel gemm{"matmul_packed",
                     {lanes, tile.rows, tile.columns, bias.defined(), uint32_t(options.activation),
-                     options.accumulate, swap, !u_in_place}};
+                     options.accumulate, swap, !u_in_place, dropout_epilogue(options)}};
+  const DropoutPush dropout = dropout_push(options);
+  const Tensor& step = dropout_epilogue(options) ? options.dropout_step : c;
   const Access c_access = options.accumulate ? Access::read_write : Access::write;
   std::vector<VkBufferCopy> regions;
   // Chunk [k0, k0 + kc) of x into k-major panels of `width` rows: kc x width floats each.
@@ -170,11 +173,13 @@ void packed_matmul(const Tensor& a, const Tensor& b, const Tensor& c, const Matm
                         swap ? 1u : uint32_t(n),
                         swap ? uint32_t(n) : 1u,
                         first ? 1u : 0u,
-                        last ? 1u : 0u};
+                        last ? 1u : 0u,
+                        dropout};
           // Partial is only touched between chunks; a single chunk binds C in its place.
           const Arg args[] = {{c, c_access},
                               partial.defined() ? inout(partial) : Arg{c, c_access},
-                              in(bias.defined() ? bias : c)};
+                              in(bias.defined() ? bias : c),
+                              in(step)};
           scheduler.dispatch_windows(gemm, args, windows, &push, sizeof(push),
                                      {uint32_t(q_count), uint32_t(tiles), 1});
         }

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "conformance.hpp"
+#include "vktrain/philox.hpp"
 
 using namespace vkt;
 using namespace vkt::conformance;
@@ -18,9 +19,9 @@ namespace {
 constexpr double kTolerance = 1e-5;
 
 // op(A)(m, k) for A stored (M, K), or (K, M) when transposed; likewise B.
-std::vector<double> reference(const std::vector<float>& a, const std::vector<float>& b, int64_t batch,
-                              bool batched_a, bool batched_b, int64_t m, int64_t n, int64_t k,
-                              bool ta, bool tb) {
+std::vector<double> reference(const std::vector<float>& a, const std::vector<float>& b,
+                              int64_t batch, bool batched_a, bool batched_b, int64_t m, int64_t n,
+                              int64_t k, bool ta, bool tb) {
   std::vector<double> c(size_t(batch * m * n));
   for (int64_t p = 0; p < batch; ++p) {
     const float* pa = a.data() + (batched_a ? p * m * k : 0);
@@ -29,7 +30,8 @@ std::vector<double> reference(const std::vector<float>& a, const std::vector<flo
       for (int64_t j = 0; j < n; ++j) {
         double s = 0;
         for (int64_t q = 0; q < k; ++q)
-          s += double(ta ? pa[q * m + i] : pa[i * k + q]) * double(tb ? pb[j * k + q] : pb[q * n + j]);
+          s += double(ta ? pa[q * m + i] : pa[i * k + q]) *
+               double(tb ? pb[j * k + q] : pb[q * n + j]);
         c[size_t((p * m + i) * n + j)] = s;
       }
   }
@@ -71,10 +73,18 @@ void run(Context& ctx, const std::string& label, int64_t m, int64_t n, int64_t k
 
 }  // namespace
 
-VKT_CASE("matmul", "nn_odd") { run(ctx, "", 67, 45, 93, false, false); }
-VKT_CASE("matmul", "nt_odd") { run(ctx, "", 33, 129, 17, false, true); }
-VKT_CASE("matmul", "tn_odd") { run(ctx, "", 130, 7, 61, true, false); }
-VKT_CASE("matmul", "tt_odd") { run(ctx, "", 5, 71, 200, true, true); }
+VKT_CASE("matmul", "nn_odd") {
+  run(ctx, "", 67, 45, 93, false, false);
+}
+VKT_CASE("matmul", "nt_odd") {
+  run(ctx, "", 33, 129, 17, false, true);
+}
+VKT_CASE("matmul", "tn_odd") {
+  run(ctx, "", 130, 7, 61, true, false);
+}
+VKT_CASE("matmul", "tt_odd") {
+  run(ctx, "", 5, 71, 200, true, true);
+}
 
 // Every dimension a multiple of 4 but of no tile: the tiled kernel stages both operands as vec4s
 // (the odd cases above stage fours of bounds-checked floats), in all four layouts.
@@ -101,7 +111,9 @@ VKT_CASE("matmul", "long_k_chunks") {
   run(ctx, "packed_u", 9, 13, 5000, false, true);
   run(ctx, "in_place_u", 5, 70, 2000, false, false);
 }
-VKT_CASE("matmul", "many_blocks") { run(ctx, "", 300, 200, 700, true, false); }
+VKT_CASE("matmul", "many_blocks") {
+  run(ctx, "", 300, 200, 700, true, false);
+}
 VKT_CASE("matmul", "in_place_u") {
   run(ctx, "nn", 37, 75, 96, false, false);
   run(ctx, "nt_swapped", 40, 300, 64, false, true);
@@ -139,6 +151,76 @@ VKT_CASE("matmul", "bias_relu_epilogue") {
   bias_relu(ctx, "swapped", 40, 300, 64);
 }
 
+// The dropout epilogue: C = dropout(relu(x · Wᵀ + b)) in one pass, against the float64 reference
+// times the CPU's Philox mask of C's flat index (philox.hpp), and bit for bit against the matmul
+// followed by dropout_forward, through every kernel: the packed kernel plain and swapped (its
+// outputs then run down C's columns, each in another Philox block), batched (the flat index
+// crosses matrices), odd sizes (blocks of eight straddle rows).
+static void bias_relu_dropout(Context& ctx, const std::string& label, int64_t batch, int64_t m,
+                              int64_t n, int64_t k, float p) {
+  const int64_t count = std::max<int64_t>(batch, 1);
+  Shape sa = batch > 0 ? Shape{batch, m, k} : Shape{m, k},
+        sc = batch > 0 ? Shape{batch, m, n} : Shape{m, n};
+  std::vector<float> a = ctx.uniform(size_t(count * m * k)), w = ctx.uniform(size_t(n * k));
+  std::vector<float> bias = ctx.uniform(size_t(n));
+  const DropoutParams params{.p = p, .seed = ctx.rng(), .stream = uint32_t(ctx.rng() % 64)};
+  const uint32_t step_value = uint32_t(ctx.rng() % 1000);
+  uint32_t words[] = {step_value};
+  Tensor step = Tensor::from_host(ctx.device, std::span<const uint32_t>(words), {1});
+  auto ref = reference(a, w, count, batch > 0, false, m, n, k, false, true);
+  for (size_t i = 0; i < ref.size(); ++i) {
+    bool keep = double(philox::dropout_bits(params.seed, params.stream, step_value, i)) / 65536.0 >=
+                double(p);
+    ref[i] = keep ? std::max(0.0, ref[i] + bias[i % size_t(n)]) / (1.0 - p) : 0.0;
+  }
+  Tensor ta = ctx.upload(a, sa), tw = ctx.upload(w, {n, k}), tb = ctx.upload(bias, {n});
+  for (const NamedKernel& kernel : kMatmulKernels) {
+    if (!kernel_runnable(ctx.device, kernel)) continue;
+    MatmulOptions options{.transpose_b = true,
+                          .activation = Activation::relu,
+                          .dropout = params,
+                          .dropout_step = step,
+                          .kernel = kernel.choice};
+    Tensor y = ctx.poisoned(sc);
+    matmul_into(ta, tw, y, options, tb);
+    std::vector<float> fused = y.to_host();
+    std::string name = kernel_label(label, kernel);
+    ctx.check(name, shapes({sa, {n, k}, {n}}), fused, ref, kTolerance);
+    options.dropout.p = 0.0f;
+    Tensor z = ctx.poisoned(sc), separate = ctx.poisoned(sc);
+    matmul_into(ta, tw, z, options, tb);
+    dropout_forward(z, step, separate, params);
+    ctx.check_equal(name + " = matmul, then dropout, bitwise", shapes({sa, {n, k}}), bits(fused),
+                    bits(separate.to_host()));
+  }
+}
+
+VKT_CASE("matmul", "bias_relu_dropout_epilogue") {
+  bias_relu_dropout(ctx, "", 0, 37, 70, 29, 0.5f);
+  bias_relu_dropout(ctx, "swapped", 0, 40, 300, 64, 0.25f);
+  bias_relu_dropout(ctx, "batched", 3, 13, 29, 31, 0.7f);
+}
+
+VKT_CASE("matmul", "dropout_epilogue_bad_arguments") {
+  Tensor a = ctx.poisoned({4, 5}), b = ctx.poisoned({5, 6});
+  uint32_t words[] = {0};
+  Tensor step = Tensor::from_host(ctx.device, std::span<const uint32_t>(words), {1});
+  ctx.check_error("accumulate",
+                  [&] {
+                    matmul_into(a, b, ctx.poisoned({4, 6}),
+                                {.accumulate = true, .dropout = {.p = 0.5f}, .dropout_step = step});
+                  },
+                  {"matmul", "dropout", "accumulate"});
+  ctx.check_error("no step", [&] { (void)matmul(a, b, {.dropout = {.p = 0.5f}}); },
+                  {"matmul", "dropout_step", "uint32"});
+  ctx.check_error(
+      "float step",
+      [&] { (void)matmul(a, b, {.dropout = {.p = 0.5f}, .dropout_step = ctx.poisoned({1})}); },
+      {"matmul", "dropout_step", "uint32"});
+  ctx.check_error("p", [&] { (void)matmul(a, b, {.dropout = {.p = 1.5f}, .dropout_step = step}); },
+                  {"matmul", "[0, 1]", "1.5"});
+}
+
 VKT_CASE("matmul", "accumulate") {
   // Gradient accumulation: dW += dYᵀ · X, twice.
   const int64_t m = 24, n = 9, k = 50;
@@ -160,9 +242,15 @@ VKT_CASE("matmul", "accumulate") {
 VKT_CASE("matmul", "bad_shapes") {
   Tensor a = ctx.poisoned({4, 5}), b = ctx.poisoned({6, 7});
   ctx.check_error("inner", [&] { (void)matmul(a, b); }, {"matmul", "(4, 5)", "(6, 7)"});
-  ctx.check_error("output", [&] { matmul_into(a, ctx.poisoned({5, 6}), ctx.poisoned({4, 7})); },
+  ctx.check_error("output",
+                  [&] {
+                    matmul_into(a, ctx.poisoned({5, 6}), ctx.poisoned({4, 7}));
+                  },
                   {"matmul", "(4, 7)", "expected (4, 6)"});
   ctx.check_error("rank", [&] { (void)matmul(ctx.poisoned({4}), b); }, {"matmul", "2-D or 3-D"});
-  ctx.check_error("bias", [&] { (void)matmul(a, ctx.poisoned({5, 6}), {}, ctx.poisoned({5})); },
+  ctx.check_error("bias",
+                  [&] {
+                    (void)matmul(a, ctx.poisoned({5, 6}), {}, ctx.poisoned({5}));
+                  },
                   {"matmul", "bias", "(6,)"});
 }
