@@ -24,7 +24,11 @@ const int saved_window = 0;
 const int dy_window = 1;
 #endif
 #include "vec4_access.glsl"
-layout(push_constant) uniform Push { uint n; float param; };
+layout(push_constant) uniform Push {
+  uint n;
+  float param;
+  float gain;  // the backward's dx = (dy · gain) · f'(·): 1, or relu_dropout_backward's scale
+};
 
 const float kSqrtHalf = 0.70710678118654752;
 const float kInvSqrt2Pi = 0.39894228040143268;  // 1/sqrt(2π): the normal density's constant
@@ -153,7 +157,7 @@ void main() {
   } else {
     vec4 g = LOAD4(dy, i, n);
     for (uint k = 0u; k < 4u; ++k)
-      r[k] = g[k] * (FROM_OUTPUT ? derivative_from_output(v[k]) : derivative_from_input(v[k]));
+      r[k] = (g[k] * gain) * (FROM_OUTPUT ? derivative_from_output(v[k]) : derivative_from_input(v[k]));
   }
   STORE4(result, i, n, r)
 }

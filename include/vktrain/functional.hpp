@@ -13,6 +13,11 @@ namespace vkt::nn::F {
 // y = relu(x·Wᵀ + b) in the matmul's epilogue, the backward masking dy by y > 0 as F::activation's
 // relu does: bit-identical to linear followed by activation(relu), one pass fewer forward.
 Variable linear(const Variable& x, const Variable& weight, const Variable& bias = {}, bool relu = false);
+// dropout(linear(x, weight, bias, relu = true), step, params) with the dropout in the matmul's
+// epilogue too (MatmulOptions::dropout): the same numbers, bit for bit, and the same step handling
+// as F::dropout; the backward (relu_dropout_backward) needs no mask. Eval or p = 0: linear + relu.
+Variable linear_relu_dropout(const Variable& x, const Variable& weight, const Variable& bias,
+                             const Tensor& step, const DropoutParams& params);
 // A view with a new shape (one dimension may be -1); the gradient is reshaped back.
 Variable reshape(const Variable& x, Shape shape);
 // (N, d1, d2, ...) -> (N, d1·d2·...).

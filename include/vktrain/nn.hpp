@@ -82,8 +82,9 @@ class Module {
 // A BatchNorm directly followed by a ReLU runs as one fused
 // pass (BatchNorm::forward_relu): same numbers, bit for bit, one pass over the activations fewer
 // each way; the pre-activation is never materialized. A Linear directly followed by a ReLU runs
-// the ReLU in the matmul's epilogue (Linear::forward_relu; one pass fewer forward). fuse(false)
-// runs every child on its own.
+// the ReLU in the matmul's epilogue (Linear::forward_relu; one pass fewer forward), and a Dropout
+// right after that too (Linear::forward_relu_dropout; two passes fewer forward, one backward).
+// fuse(false) runs every child on its own.
 class Sequential : public Module {
  public:
   Sequential() = default;
@@ -110,6 +111,9 @@ class Linear : public Module {
   Variable forward(const Variable& x) override;
   // forward followed by ReLU in one pass (the matmul's epilogue); Sequential uses it.
   Variable forward_relu(const Variable& x);
+  // forward, ReLU, then `dropout` (its mode, parameters and step) in one pass: the same numbers
+  // as the three modules in turn (F::linear_relu_dropout); Sequential uses it.
+  Variable forward_relu_dropout(const Variable& x, const class Dropout& dropout);
   std::string type_name() const override { return "Linear"; }
   const Variable& weight() const { return weight_; }
   const Variable& bias() const { return bias_; }
@@ -122,7 +126,7 @@ class Linear : public Module {
   std::string extra_description() const override;
 
  private:
-  Variable affine(const Variable& x, bool relu);
+  Variable affine(const Variable& x, bool relu, const class Dropout* dropout = nullptr);
   int64_t in_features_, out_features_;
   Variable weight_, bias_;
   DropoutParams drop_connect_{0.0f};
@@ -234,6 +238,14 @@ class Dropout : public Module {
   Variable forward(const Variable& x) override;
   std::string type_name() const override { return "Dropout"; }
   float p() const { return params_.p; }
+  // Its parameters as forward uses them (training = this module's mode) and its step counter:
+  // what a layer that runs this dropout in its own pass needs (Linear::forward_relu_dropout).
+  DropoutParams params() const {
+    DropoutParams params = params_;
+    params.training = training();
+    return params;
+  }
+  const Tensor& step() const { return step_; }
 
  protected:
   std::string extra_description() const override;

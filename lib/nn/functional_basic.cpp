@@ -2,28 +2,43 @@
 #include "core/check.hpp"
 #include "nn/grad_util.hpp"
 #include "vktrain/functional.hpp"
+#include "vktrain/philox.hpp"
 
 namespace vkt::nn::F {
 
 using nn::detail::grad_into;
 
-Variable linear(const Variable& x, const Variable& weight, const Variable& bias, bool relu) {
+namespace {
+
+// y = [dropout](relu?(x·Wᵀ + b)) in one matmul; `step` the value the dropout uses (taken).
+Variable linear_epilogue(const Variable& x, const Variable& weight, const Variable& bias, bool relu,
+                         const Tensor& step, const DropoutParams& dropout) {
   const Tensor& input = x.value();
   const Tensor& w = weight.value();
   VKT_REQUIRE(input.dim() == 2 && w.dim() == 2 && input.size(1) == w.size(1), "linear",
               "input " + shape_str(input.shape()) + " and weight " + shape_str(w.shape()) +
                   " do not fit: expected input (N, in) and weight (out, in)");
+  const bool dropped = step.defined();
   Tensor y = Tensor::empty(input.device(), {input.size(0), w.size(0)});
   matmul_into(input, w, y,
-              {.transpose_b = true, .activation = relu ? Activation::relu : Activation::none},
+              {.transpose_b = true,
+               .activation = relu ? Activation::relu : Activation::none,
+               .dropout = dropped ? dropout : DropoutParams{.p = 0.0f},
+               .dropout_step = step},
               bias.defined() ? bias.value() : Tensor());
+  const float scale = philox::dropout_scale(dropout.p);
   auto x_node = x.node(), w_node = weight.node(), b_node = bias.node();
-  return make_result(y, {x, weight, bias}, relu ? "linear_relu" : "linear", [=](const Tensor& dy_out) {
-    // The fused ReLU's backward first: dz (N, out) = dy · (y > 0), from the output as ReLU's own.
+  const char* name = dropped ? "linear_relu_dropout" : relu ? "linear_relu" : "linear";
+  return make_result(y, {x, weight, bias}, name, [=](const Tensor& dy_out) {
+    // The fused ReLU's (and dropout's) backward first: dz (N, out) = dy · (y > 0) [· scale], from
+    // the output as ReLU's own.
     Tensor dy = dy_out;
     if (relu) {
       dy = Tensor::empty(dy_out.device(), dy_out.shape());
-      activation_backward(ActivationKind::relu, dy_out, Tensor(), y, dy);
+      if (dropped)
+        relu_dropout_backward(dy_out, y, scale, dy);
+      else
+        activation_backward(ActivationKind::relu, dy_out, Tensor(), y, dy);
     }
     // dx (N, in) = dy (N, out) · W (out, in)
     grad_into(x_node, [&](const Tensor& dx, bool acc) {
@@ -39,6 +54,21 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias,
       matmul_into(dy, ones, db.reshape({dy.size(1), 1}), {.transpose_a = true, .accumulate = acc});
     });
   });
+}
+
+}  // namespace
+
+Variable linear(const Variable& x, const Variable& weight, const Variable& bias, bool relu) {
+  return linear_epilogue(x, weight, bias, relu, Tensor(), {});
+}
+
+Variable linear_relu_dropout(const Variable& x, const Variable& weight, const Variable& bias,
+                             const Tensor& step, const DropoutParams& params) {
+  VKT_REQUIRE(params.p >= 0.0f && params.p <= 1.0f, "linear_relu_dropout",
+              "dropout p must be in [0, 1], got " + std::to_string(params.p));
+  if (!params.training || params.p == 0.0f) return linear(x, weight, bias, true);
+  return linear_epilogue(x, weight, bias, true, nn::detail::take_step(step, "linear_relu_dropout"),
+                         params);
 }
 
 Variable reshape(const Variable& x, Shape shape) {

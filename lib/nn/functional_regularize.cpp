@@ -3,11 +3,8 @@
 #include "nn/grad_util.hpp"
 #include "vktrain/functional.hpp"
 
-namespace vkt::nn::F {
+namespace vkt::nn::detail {
 
-namespace {
-// The step value this call uses, kept for its backward, then the counter advances on the device:
-// the backward regenerates the same mask while the next forward draws a new one.
 Tensor take_step(const Tensor& step, const char* op) {
   VKT_REQUIRE(step.defined() && step.dtype() == DType::u32 && step.numel() == 1, op,
               "step must be a uint32 tensor of one element");
@@ -15,7 +12,12 @@ Tensor take_step(const Tensor& step, const char* op) {
   increment(step);
   return snapshot;
 }
-}  // namespace
+
+}  // namespace vkt::nn::detail
+
+namespace vkt::nn::F {
+
+using nn::detail::take_step;
 
 Variable dropout(const Variable& x, const Tensor& step, const DropoutParams& params) {
   if (!params.training || params.p == 0.0f) return x;  // the identity: no copy, no node

@@ -15,4 +15,9 @@ namespace vkt::nn::detail {
 void grad_into(const std::shared_ptr<Node>& input,
                const std::function<void(const Tensor& out, bool accumulate)>& compute);
 
+// The step value a random op's call uses (a copy, kept for its backward), then the counter
+// advances on the device: the backward regenerates the same mask while the next forward draws a
+// new one (F::dropout, F::gaussian_noise, F::drop_connect, F::linear_relu_dropout).
+Tensor take_step(const Tensor& step, const char* op);
+
 }  // namespace vkt::nn::detail

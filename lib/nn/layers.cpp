@@ -51,11 +51,15 @@ Linear& Linear::weight_noise(float sigma) {
 
 Variable Linear::forward(const Variable& x) { return affine(x, false); }
 Variable Linear::forward_relu(const Variable& x) { return affine(x, true); }
+Variable Linear::forward_relu_dropout(const Variable& x, const Dropout& dropout) {
+  return affine(x, true, &dropout);
+}
 
-Variable Linear::affine(const Variable& x, bool relu) {
+Variable Linear::affine(const Variable& x, bool relu, const Dropout* dropout) {
   Variable weight = weight_;
   if (training() && drop_connect_.p > 0) weight = F::drop_connect(weight, weight_step_, drop_connect_);
   if (training() && weight_noise_.sigma > 0) weight = F::gaussian_noise(weight, weight_step_, weight_noise_);
+  if (dropout) return F::linear_relu_dropout(x, weight, bias_, dropout->step(), dropout->params());
   return F::linear(x, weight, bias_, relu);
 }
 
@@ -172,11 +176,7 @@ Dropout::Dropout(const Device& device, float p) {
   step_ = register_extra_state("step", step_counter(device));
 }
 
-Variable Dropout::forward(const Variable& x) {
-  DropoutParams params = params_;
-  params.training = training();
-  return F::dropout(x, step_, params);
-}
+Variable Dropout::forward(const Variable& x) { return F::dropout(x, step_, params()); }
 
 std::string Dropout::extra_description() const {
   std::ostringstream out;

@@ -128,7 +128,13 @@ Variable Sequential::forward(const Variable& x) {
     auto* next = (norm || linear) && i + 1 < children_.size()
                      ? dynamic_cast<const Activation*>(children_[i + 1].second.get())
                      : nullptr;
-    if (next && next->kind() == ActivationKind::relu) {
+    auto* dropout = linear && next && i + 2 < children_.size()
+                        ? dynamic_cast<const Dropout*>(children_[i + 2].second.get())
+                        : nullptr;
+    if (dropout && next->kind() == ActivationKind::relu) {
+      y = linear->forward_relu_dropout(y, *dropout);
+      i += 2;  // the ReLU and the dropout ran inside
+    } else if (next && next->kind() == ActivationKind::relu) {
       y = norm ? norm->forward_relu(y) : linear->forward_relu(y);
       ++i;  // the ReLU ran inside
     } else {

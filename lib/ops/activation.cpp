@@ -32,11 +32,11 @@ bool derivative_from_output(ActivationKind kind, float param) {
 }
 
 void dispatch(ActivationKind kind, bool backward, bool from_output, const Tensor& saved,
-              const Tensor& dy, const Tensor& out, float param) {
+              const Tensor& dy, const Tensor& out, float param, float gain = 1.0f) {
   struct {
     uint32_t n;
-    float param;
-  } push{uint32_t(saved.numel()), param};
+    float param, gain;
+  } push{uint32_t(saved.numel()), param, gain};
   uint32_t vec4 = vec4_whole(uint64_t(saved.numel()), {saved, dy, out});
   Kernel kernel{"activation", {kElementwiseGroup, uint32_t(kind), backward, from_output, vec4}};
   dispatch_fours(kernel, "activation_windows", {in(saved), in(dy), vkt::out(out)}, {saved, dy},
@@ -111,6 +111,22 @@ void activation_backward(ActivationKind kind, const Tensor& dy, const Tensor& x,
   require_same_device(saved, dy, name);
   if (dy.numel() == 0) return;
   dispatch(kind, true, from_output, saved, dy, dx, p);
+}
+
+void relu_dropout_backward(const Tensor& dy, const Tensor& y, float scale, const Tensor& dx) {
+  const char* name = "relu_dropout_backward";
+  require_dtype(dy, DType::f32, name, "dy");
+  require_dtype(y, DType::f32, name, "y");
+  require_dtype(dx, DType::f32, name, "dx");
+  require_same_shape(y, dy, name, "y", "dy");
+  require_same_shape(dy, dx, name, "dy", "dx");
+  require_same_device(dy, dx, name);
+  require_same_device(y, dy, name);
+  VKT_REQUIRE(dy.numel() <= int64_t(UINT32_MAX), name,
+              "dy " + shape_str(dy.shape()) + " has more than 2^32 - 1 elements");
+  VKT_REQUIRE(scale >= 0.0f, name, "scale must be 1 / (1 - p) >= 0, got " + std::to_string(scale));
+  if (dy.numel() == 0) return;
+  dispatch(ActivationKind::relu, true, true, y, dy, dx, 0.0f, scale);
 }
 
 Tensor activation_backward(ActivationKind kind, const Tensor& dy, const Tensor& x, const Tensor& y,

@@ -153,6 +153,55 @@ TEST_CASE("modules: Sequential runs Linear + ReLU in the matmul epilogue, bit-id
   CHECK(result.fused_dispatches + 2 == result.plain_dispatches);
 }
 
+TEST_CASE("modules: Sequential runs Linear + ReLU + Dropout in one matmul, bit-identical", "[nn]") {
+  const Device& device = testing::test_device();
+  // 13 -> 11 -> 7 -> 5 on a batch of 6, two fusable triples (the MLP sample's pattern).
+  auto build = [&] {
+    nn::manual_seed(23);
+    auto model = std::make_shared<nn::Sequential>();
+    model->add(std::make_shared<nn::Linear>(device, 13, 11))
+        .add(std::make_shared<nn::ReLU>())
+        .add(std::make_shared<nn::Dropout>(device, 0.4f))
+        .add(std::make_shared<nn::Linear>(device, 11, 7))
+        .add(std::make_shared<nn::ReLU>())
+        .add(std::make_shared<nn::Dropout>(device, 0.3f))
+        .add(std::make_shared<nn::Linear>(device, 7, 5));
+    return model;
+  };
+  auto fused = build(), plain = build();
+  plain->fuse(false);
+  std::vector<float> input(6 * 13);
+  for (size_t i = 0; i < input.size(); ++i) input[i] = std::cos(0.37f * float(i)) * 1.5f;
+  Tensor labels = Tensor::from_host(device, std::vector<int32_t>{1, 0, 4, 3, 2, 0}, {6});
+  // Two steps: the second draws new masks (the step counters advanced alike).
+  FusedStep first = check_fused_step(*fused, *plain, input, {6, 13}, labels);
+  FusedStep second = check_fused_step(*fused, *plain, input, {6, 13}, labels);
+  CHECK(first.y != second.y);
+  // Each triple saves the ReLU and dropout dispatches forward and one of the two backward.
+  CHECK(first.fused_dispatches + 6 == first.plain_dispatches);
+  // The first hidden layer's dropout dropped positive activations: the fused forward's hidden
+  // output has more zeros than linear + relu's.
+  auto params = fused->named_parameters();
+  auto* dropout = dynamic_cast<nn::Dropout*>((*fused)[2].get());
+  REQUIRE(dropout != nullptr);
+  nn::Variable x(Tensor::from_host(device, input, {6, 13}));
+  std::vector<float> relu = nn::F::linear(x, params[0].second, params[1].second, true).value().to_host();
+  std::vector<float> dropped = nn::F::linear_relu_dropout(x, params[0].second, params[1].second,
+                                                          dropout->step(), dropout->params())
+                                   .value()
+                                   .to_host();
+  CHECK(std::count(dropped.begin(), dropped.end(), 0.0f) > std::count(relu.begin(), relu.end(), 0.0f));
+  // eval(): the dropouts are the identity; only the Linear + ReLU pairs fuse.
+  fused->eval();
+  plain->eval();
+  FusedStep evaluated = check_fused_step(*fused, *plain, input, {6, 13}, labels);
+  CHECK(evaluated.fused_dispatches + 2 == evaluated.plain_dispatches);
+  CHECK(nn::F::linear_relu_dropout(x, params[0].second, params[1].second, dropout->step(),
+                                   dropout->params())
+            .value()
+            .to_host() == relu);
+}
+
 TEST_CASE("modules: the fused Linear + ReLU passes NaN through, as torch.relu", "[nn]") {
   const Device& device = testing::test_device();
   std::vector<float> x(3 * 4, 0.5f);

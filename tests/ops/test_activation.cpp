@@ -7,6 +7,7 @@
 
 #include "conformance.hpp"
 #include "gradcheck.hpp"
+#include "vktrain/philox.hpp"
 
 using namespace vkt;
 using namespace vkt::conformance;
@@ -212,6 +213,37 @@ VKT_CASE("activation", "in_place") {
   std::vector<double> from_y(257);
   for (size_t i = 0; i < x.size(); ++i) from_y[i] = dy[i] * (y[i] > 0 ? 1.0 : y[i] + 1.0);
   ctx.check("backward", shapes({shape}), g.to_host(), from_y, kBackwardTolerance);
+}
+
+// The backward of relu then dropout from the dropped output (matmul's dropout epilogue): against
+// keep && x > 0 ? dy / (1 − p) : 0 in float64 and bit for bit against dropout_backward followed by
+// relu's backward; 1003 elements (scalar tail) and 240,012 (two windowed dispatches on CPU devices).
+VKT_CASE("relu", "relu_dropout_backward") {
+  for (int64_t n : {int64_t(1003), int64_t(240012)}) {
+    const Shape shape{n};
+    std::vector<float> x = ctx.uniform(size_t(n), -2.0f, 2.0f), dy = ctx.uniform(size_t(n));
+    const DropoutParams params{.p = 0.35f, .seed = ctx.rng(), .stream = 3};
+    uint32_t words[] = {uint32_t(ctx.rng() % 100)};
+    Tensor step = Tensor::from_host(ctx.device, std::span<const uint32_t>(words), {1});
+    Tensor r = activation(ActivationKind::relu, ctx.upload(x, shape));
+    Tensor y = dropout(r, step, params), g = ctx.upload(dy, shape);
+    Tensor fused = ctx.poisoned(shape);
+    relu_dropout_backward(g, y, philox::dropout_scale(params.p), fused);
+    Tensor separate = activation_backward(ActivationKind::relu, dropout(g, step, params), Tensor{}, r);
+    std::vector<float> result = fused.to_host();
+    std::vector<double> ref(x.size());
+    for (size_t i = 0; i < ref.size(); ++i) {
+      bool keep = double(philox::dropout_bits(params.seed, params.stream, words[0], i)) / 65536.0 >=
+                  double(params.p);
+      ref[i] = keep && x[i] > 0.0f ? double(dy[i]) / (1.0 - params.p) : 0.0;
+    }
+    ctx.check("n=" + std::to_string(n), shapes({shape}), result, ref, kBackwardTolerance);
+    ctx.check_equal("n=" + std::to_string(n) + " = dropout, then relu backward, bitwise",
+                    shapes({shape}), bits(result), bits(separate.to_host()));
+  }
+  Tensor a = ctx.poisoned({4, 5});
+  ctx.check_error("shape", [&] { relu_dropout_backward(a, ctx.poisoned({5, 4}), 2.0f, a); },
+                  {"relu_dropout_backward", "(4, 5)", "(5, 4)"});
 }
 
 VKT_CASE("activation", "bad_arguments") {

@@ -41,4 +41,10 @@ void activation_backward(ActivationKind kind, const Tensor& dy, const Tensor& x,
 Tensor activation_backward(ActivationKind kind, const Tensor& dy, const Tensor& x, const Tensor& y,
                            std::optional<float> param = std::nullopt);
 
+// The backward of relu followed by inverted dropout (scale = 1 / (1 − p), philox::dropout_scale),
+// from the dropped output y alone: dx = (dy · scale) · (y > 0). y > 0 exactly where the element was
+// kept and its pre-activation positive, so this is bit-identical to dropout_backward followed by
+// relu's backward, with no mask regenerated (matmul's dropout epilogue, F::linear's backward).
+void relu_dropout_backward(const Tensor& dy, const Tensor& y, float scale, const Tensor& dx);
+
 }  // namespace vkt
