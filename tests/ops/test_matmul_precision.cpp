@@ -12,6 +12,7 @@
 #include <string>
 
 #include "conformance.hpp"
+#include "vktrain/philox.hpp"
 
 using namespace vkt;
 using namespace vkt::conformance;
@@ -186,6 +187,26 @@ VKT_CASE("matmul_coopmat", "epilogues") {
                  .precision = MatmulPrecision::float16_inputs},
                 ctx.upload(bias, {n}));
     ctx.check("bias_relu/" + path.name, shape, y.to_host(), relu, kTolerance);
+    // The dropout epilogue: the cooperative kernel runs it as a pass after, the float32 kernels
+    // on rounded copies in their epilogue; either way dropout_forward's mask, bit for bit.
+    const DropoutParams drop{.p = 0.3f, .seed = 99, .stream = 5};
+    uint32_t words[] = {7};
+    Tensor step = Tensor::from_host(ctx.device, std::span<const uint32_t>(words), {1});
+    Tensor dropped = ctx.poisoned({m, n});
+    matmul_into(gx, gw, dropped,
+                {.transpose_b = true,
+                 .activation = Activation::relu,
+                 .dropout = drop,
+                 .dropout_step = step,
+                 .precision = MatmulPrecision::float16_inputs},
+                ctx.upload(bias, {n}));
+    std::vector<double> dropped_ref(relu.size());
+    for (size_t i = 0; i < relu.size(); ++i)
+      dropped_ref[i] = double(philox::dropout_bits(99, 5, 7, i)) / 65536.0 >= 0.3 ? relu[i] / 0.7 : 0.0;
+    std::vector<float> fused = dropped.to_host();
+    ctx.check("bias_relu_dropout/" + path.name, shape, fused, dropped_ref, kTolerance);
+    ctx.check_equal("bias_relu_dropout/" + path.name + " = then dropout, bitwise", shape,
+                    bits(fused), bits(dropout(y, step, drop).to_host()));
     Tensor acc = ctx.upload(initial, {m, n});
     MatmulOptions options{.transpose_b = true,
                           .accumulate = true,
