@@ -176,7 +176,9 @@ Dropout::Dropout(const Device& device, float p) {
   step_ = register_extra_state("step", step_counter(device));
 }
 
-Variable Dropout::forward(const Variable& x) { return F::dropout(x, step_, params()); }
+Variable Dropout::forward(const Variable& x) {
+  return F::dropout(x, step_, params());
+}
 
 std::string Dropout::extra_description() const {
   std::ostringstream out;

@@ -185,12 +185,14 @@ TEST_CASE("modules: Sequential runs Linear + ReLU + Dropout in one matmul, bit-i
   auto* dropout = dynamic_cast<nn::Dropout*>((*fused)[2].get());
   REQUIRE(dropout != nullptr);
   nn::Variable x(Tensor::from_host(device, input, {6, 13}));
-  std::vector<float> relu = nn::F::linear(x, params[0].second, params[1].second, true).value().to_host();
+  std::vector<float> relu =
+      nn::F::linear(x, params[0].second, params[1].second, true).value().to_host();
   std::vector<float> dropped = nn::F::linear_relu_dropout(x, params[0].second, params[1].second,
                                                           dropout->step(), dropout->params())
                                    .value()
                                    .to_host();
-  CHECK(std::count(dropped.begin(), dropped.end(), 0.0f) > std::count(relu.begin(), relu.end(), 0.0f));
+  CHECK(std::count(dropped.begin(), dropped.end(), 0.0f) >
+        std::count(relu.begin(), relu.end(), 0.0f));
   // eval(): the dropouts are the identity; only the Linear + ReLU pairs fuse.
   fused->eval();
   plain->eval();

@@ -217,7 +217,8 @@ VKT_CASE("activation", "in_place") {
 
 // The backward of relu then dropout from the dropped output (matmul's dropout epilogue): against
 // keep && x > 0 ? dy / (1 − p) : 0 in float64 and bit for bit against dropout_backward followed by
-// relu's backward; 1003 elements (scalar tail) and 240,012 (two windowed dispatches on CPU devices).
+// relu's backward; 1003 elements (scalar tail) and 240,012 (two windowed dispatches on CPU
+// devices).
 VKT_CASE("relu", "relu_dropout_backward") {
   for (int64_t n : {int64_t(1003), int64_t(240012)}) {
     const Shape shape{n};
@@ -229,7 +230,8 @@ VKT_CASE("relu", "relu_dropout_backward") {
     Tensor y = dropout(r, step, params), g = ctx.upload(dy, shape);
     Tensor fused = ctx.poisoned(shape);
     relu_dropout_backward(g, y, philox::dropout_scale(params.p), fused);
-    Tensor separate = activation_backward(ActivationKind::relu, dropout(g, step, params), Tensor{}, r);
+    Tensor separate =
+        activation_backward(ActivationKind::relu, dropout(g, step, params), Tensor{}, r);
     std::vector<float> result = fused.to_host();
     std::vector<double> ref(x.size());
     for (size_t i = 0; i < ref.size(); ++i) {
@@ -242,7 +244,10 @@ VKT_CASE("relu", "relu_dropout_backward") {
                     shapes({shape}), bits(result), bits(separate.to_host()));
   }
   Tensor a = ctx.poisoned({4, 5});
-  ctx.check_error("shape", [&] { relu_dropout_backward(a, ctx.poisoned({5, 4}), 2.0f, a); },
+  ctx.check_error("shape",
+                  [&] {
+                    relu_dropout_backward(a, ctx.poisoned({5, 4}), 2.0f, a);
+                  },
                   {"relu_dropout_backward", "(4, 5)", "(5, 4)"});
 }
 

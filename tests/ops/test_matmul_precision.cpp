@@ -202,7 +202,8 @@ VKT_CASE("matmul_coopmat", "epilogues") {
                 ctx.upload(bias, {n}));
     std::vector<double> dropped_ref(relu.size());
     for (size_t i = 0; i < relu.size(); ++i)
-      dropped_ref[i] = double(philox::dropout_bits(99, 5, 7, i)) / 65536.0 >= 0.3 ? relu[i] / 0.7 : 0.0;
+      dropped_ref[i] =
+          double(philox::dropout_bits(99, 5, 7, i)) / 65536.0 >= 0.3 ? relu[i] / 0.7 : 0.0;
     std::vector<float> fused = dropped.to_host();
     ctx.check("bias_relu_dropout/" + path.name, shape, fused, dropped_ref, kTolerance);
     ctx.check_equal("bias_relu_dropout/" + path.name + " = then dropout, bitwise", shape,
